@@ -17,7 +17,13 @@ from .callbacks import *
 from .learner import *
 from .source import *
 from .run import *
+from .baselines import *
+from .sweep import *
+from .plots import *
+from .report import *
+from .fastpath import *
 
 # %% ../nbs/17_all.ipynb #48853058
-from . import layer, presets, models, data, store, callbacks, learner, source, run
-__all__ = [n for m in (layer, presets, models, data, store, callbacks, learner, source, run) for n in m.__all__]
+_mods = ('layer', 'presets', 'models', 'data', 'store', 'callbacks', 'learner', 'source', 'run', 'baselines', 'sweep',
+         'plots', 'report', 'fastpath')
+__all__ = [n for m in _mods for n in __import__(f'quanta_nb.{m}', fromlist=['_']).__all__]

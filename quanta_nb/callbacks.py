@@ -30,17 +30,17 @@ class LambdaTracker(Callback):
     def before_fit(self):
         named = [(n, m) for n,m in self.learn.model.named_modules() if isinstance(m, QuantaLayer)]
         if not named: raise ValueError("LambdaTracker found no QuantaLayer in the model")
-        self.quantas = [m for _,m in named]
+        self.qlayers = [m for _,m in named]
         self.names = ['lam_s'] if len(named) == 1 else [f"lam_s_{getattr(self.learn.model, 'layers', [n for n,_ in named])[i]}"
                                                         for i in range(len(named))]
-        self._cols = [_LamValue(q, n) for q,n in zip(self.quantas, self.names)]
+        self._cols = [_LamValue(q, n) for q,n in zip(self.qlayers, self.names)]
         self.learn.metrics = list(self.learn.metrics) + self._cols
         if not hasattr(self, 'batch_lams') or not self.batch_lams: self.init_lams = self._now()
         self.batch_lams,self.epoch_lams = [],[]
 
-    def _now(self): return [q.lam_s for q in self.quantas]
+    def _now(self): return [q.lam_s for q in self.qlayers]
     def after_batch(self):
-        if self.training: self.batch_lams.append(torch.stack([1 - q.lambdas[-1].detach() for q in self.quantas]))
+        if self.training: self.batch_lams.append(torch.stack([1 - q.lambdas[-1].detach() for q in self.qlayers]))
     def after_epoch(self): self.epoch_lams.append(self._now())
     def after_fit(self):
         self.learn.metrics = [m for m in self.learn.metrics if m not in self._cols]
@@ -65,9 +65,9 @@ class InvTimeDecay(Callback):
     "Keras' legacy learning-rate decay: lr_t = lr_0/(1 + decay*t), t = training steps so far"
     order = 1
     def __init__(self, decay:float): self.decay = decay
-    def before_fit(self): self.lr0 = self.opt.hypers[-1]['lr']
+    def before_fit(self): self.lr0 = [h['lr'] for h in self.opt.hypers]   # one per parameter group
     def before_batch(self):
-        if self.training: self.opt.set_hyper('lr', self.lr0/(1 + self.decay*self.train_iter))
+        if self.training: self.opt.set_hyper('lr', [lr/(1 + self.decay*self.train_iter) for lr in self.lr0])
     def after_fit(self): self.opt.set_hyper('lr', self.lr0)
 
 # %% ../nbs/05_callbacks.ipynb #b35ac862

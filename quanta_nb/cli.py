@@ -16,16 +16,22 @@ import quanta_nb
 __all__ = ['COMMANDS', 'train_source', 'run', 'sweep', 'report', 'demo', 'bench', 'main']
 
 # %% ../nbs/13_cli.ipynb #e13d12a6
+def _preset(name, settings):
+    "The preset `name` with `--settings KEY=VALUE` overrides"
+    from quanta_nb.presets import get_preset, parse_settings
+    return get_preset(name, **parse_settings(settings))
+
 def train_source(task:str='A', # task to train on: A (CIFAR-10) or B (CIFAR-100)
                  preset:str='paper', # protocol preset: paper, authors_code or demo
                  data:str=None, # data: 'sample', 'fastai' (download), a folder or a .tar.gz (default: the preset's)
                  epochs:int=None, # epochs (default: the preset's)
                  seed:int=0, # random seed
                  n_train:int=None, # use only this many training images
-                 out:str='source.pt'): # checkpoint file to write
+                 out:str='source.pt', # checkpoint file to write
+                 settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
     "Train a source network on a task and save it as a checkpoint"
     from quanta_nb.source import train_source as _train
-    _,meta = _train(task, preset, data, epochs, seed, out, n_train=n_train)
+    _,meta = _train(task, _preset(preset, settings), data, epochs, seed, out, n_train=n_train)
     print(f"source test accuracy {meta['test_acc']:.4f} ({meta['task']}, {meta['epochs']} epochs); saved {out}")
     return meta
 
@@ -39,12 +45,13 @@ def run(task:str='B', # target task: A (CIFAR-10, the control AnA) or B (CIFAR-1
         source:str=None, # source checkpoint (from `quanta train-source`)
         out:str='quanta-run', # folder for metrics.csv and result.json
         seed:int=0, # random seed
-        n_train:int=None): # use only this many training images
+        n_train:int=None, # use only this many training images
+        settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
     "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out"
     from quanta_nb.layer import check_lam
     from quanta_nb.presets import get_preset
     from quanta_nb.run import run_quanta, save_run
-    check_lam(lam_init); get_preset(preset)
+    check_lam(lam_init); preset = _preset(preset, settings)
     if source is None: raise ValueError("--source is required: train one with `quanta train-source --out source.pt`")
     layer = int(layer) if str(layer).lstrip('-').isdigit() else layer
     res = run_quanta(task, layer, lam_init, preset, source, data, epochs, seed, n_train=n_train)
@@ -55,7 +62,7 @@ def run(task:str='B', # target task: A (CIFAR-10, the control AnA) or B (CIFAR-1
     return res
 
 # %% ../nbs/13_cli.ipynb #3185eb05
-def sweep(out:str, # folder of the sweep's results (resumable: re-run the same command to continue)
+def sweep(out:str=None, # folder of the sweep's results (required; re-run the same command to resume)
           preset:str='paper', # protocol preset: paper, authors_code or demo
           tasks:Annotated[str, 'target tasks', dict(nargs='+')]=('A', 'B'),
           layers:Annotated[int, 'layers to study', dict(nargs='+')]=tuple(range(7)),
@@ -69,12 +76,14 @@ def sweep(out:str, # folder of the sweep's results (resumable: re-run the same c
           source_b:str=None, # task-B source checkpoint for the selffer baselines (default: train one)
           seed:int=0, # base random seed
           n_train:int=None, # use only this many training images
-          force:bool=False): # allow results of another configuration in OUT
+          force:bool=False, # allow results of another configuration in OUT
+          settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
     "Run the grid task x layer x lam_init x run (and baselines); finished runs are skipped, so it resumes"
     from quanta_nb.sweep import run_sweep
+    if out is None: raise ValueError("--out is required: the folder that holds (or will hold) the sweep's results")
     for l in lam_inits:
         from quanta_nb.layer import check_lam; check_lam(l)
-    res = run_sweep(out, preset=preset, tasks=tuple(tasks), layers=tuple(layers), lam_inits=tuple(lam_inits),
+    res = run_sweep(out, preset=_preset(preset, settings), tasks=tuple(tasks), layers=tuple(layers), lam_inits=tuple(lam_inits),
                     runs=runs, epochs=epochs, kinds=tuple(kinds), shard=shard, data=data, source=source,
                     source_b=source_b, seed=seed, n_train=n_train, force=force)
     print(f"sweep {out}: {res}")

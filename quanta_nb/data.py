@@ -27,7 +27,7 @@ from .presets import Preset, get_preset
 # %% auto #0
 __all__ = ['TASKS', 'SAMPLES', 'DataError', 'task_name', 'cache_dir', 'untar_once', 'sample_path', 'check_image_folder',
            'get_cifar', 'shift_mat', 'Shift', 'flip_vert_mat', 'FlipVert', 'UniformDraw', 'CoinDraw', 'quanta_aug_tfms',
-           'cifar_items', 'cifar_dls']
+           'cifar_items', 'class_names', 'cifar_dls']
 
 # %% ../nbs/03_data.ipynb #ad36d1f6
 class DataError(ValueError):
@@ -217,13 +217,19 @@ def cifar_items(path:str|Path, n_train:int|None=None) -> L:
 
 def _in_test(f:Path, root:Path) -> bool: return Path(f).relative_to(root).parts[0] == 'test'
 
-# %% ../nbs/03_data.ipynb #bc19a85e
+# %% ../nbs/03_data.ipynb #ad6a48b3
+def class_names(task:str, data:str|Path|None=None) -> list[str]:
+    "Sorted class names of `task`'s training images in `data` (see `get_cifar`)"
+    path = get_cifar(task, data)
+    return sorted({parent_label(f) for f in get_image_files(path/'train')})
+
+# %% ../nbs/03_data.ipynb #fde0bd67
 def cifar_dls(task:str, data:str|Path|None=None, preset:str|Preset='paper', bs:int|None=None, seed:int|None=None,
               num_workers:int=0, device=None, n_train:int|None=None) -> DataLoaders:
     "fastai `DataLoaders` of `task` ('A'/'B'), with `test/` as the validation set and `preset`'s augmentation"
     p = get_preset(preset)
     path = get_cifar(task, p.data if data is None else data)
-    vocab = sorted({parent_label(f) for f in get_image_files(path/'train')})
+    vocab = class_names(task, path)
     # one seed, two independent streams: the shuffle and the augmentation
     seeds = None if seed is None else random.Random(seed)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=vocab)),

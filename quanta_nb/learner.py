@@ -20,7 +20,8 @@ from .models import QuantaModel, target_model
 from .callbacks import LambdaTracker, InvTimeDecay, NanGuard
 
 # %% auto #0
-__all__ = ['top3', 'precision', 'recall', 'quanta_metrics', 'preset_learner', 'quanta_learner', 'epoch_metrics', 'final_metrics']
+__all__ = ['top3', 'precision', 'recall', 'quanta_metrics', 'preset_learner', 'quanta_learner', 'quanta_splitter',
+           'epoch_metrics', 'final_metrics']
 
 # %% ../nbs/06_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
@@ -40,13 +41,15 @@ def quanta_metrics() -> list:
     return [accuracy, top3, skm_to_fastai(precision), skm_to_fastai(recall)]
 
 # %% ../nbs/06_learner.ipynb #3566b79d
-def preset_learner(dls, model:nn.Module, preset:str|Preset='paper', cbs=None, metrics=None) -> Learner:
+def preset_learner(dls, model:nn.Module, preset:str|Preset='paper', cbs=None, metrics=None, splitter=None,
+                   lr=None) -> Learner:
     "A `Learner` training `model` on `dls` with the preset's optimiser, learning rate, weight decay and decay"
     preset = get_preset(preset)
     cbs = [NanGuard()] + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + list(cbs or [])
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), lr=preset.lr, wd=preset.wd, wd_bn_bias=True,
-                   opt_func=partial(Adam, eps=preset.eps, decouple_wd=False),
-                   metrics=quanta_metrics() if metrics is None else metrics, cbs=cbs)
+    kw = {} if splitter is None else dict(splitter=splitter)
+    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), lr=preset.lr if lr is None else lr, wd=preset.wd,
+                   wd_bn_bias=True, opt_func=partial(Adam, eps=preset.eps, wd=preset.wd, decouple_wd=False),
+                   metrics=quanta_metrics() if metrics is None else metrics, cbs=cbs, **kw)
 
 # %% ../nbs/06_learner.ipynb #68ddfa01
 def quanta_learner(dls, source:nn.Module, layer:int|str|list=0, lam_init:float=0.9,
@@ -55,7 +58,12 @@ def quanta_learner(dls, source:nn.Module, layer:int|str|list=0, lam_init:float=0
     preset = get_preset(preset)
     if target is None: target = target_model(len(dls.vocab), preset, layer)
     model = QuantaModel(source, target, layer, lam_init, source_dropout=preset.source_dropout)
-    return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + list(cbs or []))
+    return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + list(cbs or []), splitter=quanta_splitter,
+                          lr=[preset.lr, preset.lr*preset.lam_lr_mult])
+
+def quanta_splitter(model:QuantaModel) -> list:
+    "Two parameter groups: the target's trainable weights, then the QUANTA parameters"
+    return [[p for p in model.target.parameters() if p.requires_grad], list(model.quantas.parameters())]
 
 # %% ../nbs/06_learner.ipynb #5c2058e0
 _renames = dict(valid_loss='loss', accuracy='acc')

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace, asdict, fields
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'get_preset']
+__all__ = ['PRESETS', 'Preset', 'get_preset', 'parse_settings']
 
 # %% ../nbs/01_presets.ipynb #e235663d
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Preset:
     wd:float=1e-6                # L2 weight decay inside Adam (as the paper's text says)
     lr_decay:float=0.            # Keras inverse-time decay: lr_t = lr/(1+lr_decay*t)
     eps:float=1e-7               # Adam epsilon (Keras default)
+    lam_lr_mult:float=1.         # learning rate of the QUANTA parameters v, relative to `lr` (1 in the paper and code)
     bs:int=32
     epochs:int=60
     last_n:int=10                # a run's final metric = mean of its last `last_n` epochs
@@ -57,7 +58,8 @@ class Preset:
 PRESETS = dict(
     paper=Preset('paper'),
     authors_code=Preset('authors_code', widths=(64, 128, 512), lr=2e-4, wd=0., lr_decay=1e-6, source_dropout=True),
-    demo=Preset('demo', width_mult=1/8, lr=1e-3, wd=0., epochs=8, last_n=3, data='sample'),
+    demo=Preset('demo', width_mult=1/8, lr=2e-3, wd=0., bn_momentum=0.1, max_rotate=10., flip_vert=False,
+                lam_lr_mult=30., epochs=8, last_n=3, data='sample'),
 )
 
 # %% ../nbs/01_presets.ipynb #f86fefc8
@@ -68,3 +70,24 @@ def get_preset(preset:str|Preset='paper', **kwargs) -> Preset:
     else: raise ValueError(f"Unknown preset {preset!r}; choose one of {list(PRESETS)}")
     kwargs = {k:v for k,v in kwargs.items() if v is not None}
     return p.new(**kwargs) if kwargs else p
+
+# %% ../nbs/01_presets.ipynb #748374c0
+def parse_settings(items:list[str]|None) -> dict:
+    "`['lr=1e-3', 'epochs=5']` -> `{'lr': 0.001, 'epochs': 5}`, typed like `Preset`'s fields"
+    types = {f.name:f.type for f in fields(Preset)}
+    res = {}
+    for item in items or []:
+        if '=' not in item: raise ValueError(f"Preset setting {item!r} should look like KEY=VALUE, e.g. lr=1e-3")
+        k,v = item.split('=', 1)
+        k = k.strip().replace('-', '_')
+        if k not in types: raise ValueError(f"Unknown preset setting {k!r}; valid: {sorted(types)}")
+        t = str(types[k])
+        try:
+            if t == 'bool': val = {'true':True, '1':True, 'false':False, '0':False}[v.lower()]
+            elif t == 'int': val = int(v)
+            elif t == 'float': val = float(v)
+            elif t == 'tuple': val = tuple(int(x) for x in v.split(','))
+            else: val = v
+        except (ValueError, KeyError): raise ValueError(f"Preset setting {k}={v!r} is not a valid {t}") from None
+        res[k] = val
+    return res

@@ -17,9 +17,9 @@ import quanta_nb
 from .layer import check_lam
 from .presets import Preset, get_preset
 from .models import resolve_layer, QuantaCNN
-from .data import cifar_dls, TASKS
+from .data import cifar_dls, class_names, TASKS
 from .learner import quanta_learner, epoch_metrics, final_metrics
-from .source import load_source
+from .source import load_source, CheckpointError
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0
@@ -66,7 +66,12 @@ def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:st
     data = preset.data if data is None else data
     if source is None: raise ValueError("A source model or checkpoint path is needed (see `train_source`)")
     src_path = None
-    if isinstance(source, (str, Path)): src_path,(source,_) = Path(source),load_source(source, preset)
+    if isinstance(source, (str, Path)):
+        src_path,(source,meta) = Path(source),load_source(source, preset)
+        n_a = len(class_names('A', data))
+        if meta['n_out'] != n_a:
+            raise CheckpointError(f"{src_path} has {meta['n_out']} output classes, but task A in this data has {n_a}: "
+                                  "train the source on this data's task A")
     layers = layer if isinstance(layer, (list, tuple)) else [layer]
     names = [resolve_layer(source, l) for l in layers]   # a clear error before any data is loaded
     set_seed(seed, reproducible=True)

@@ -6,22 +6,26 @@ Docs: https://quanta-nb.github.io/quanta-nb/store.html.md"""
 
 # %% ../nbs/04_store.ipynb #8d6a5e29
 from __future__ import annotations
-import os, json, hashlib, tempfile, math
+import os, json, hashlib, tempfile, math, socket, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'save_json', 'load_json', 'file_hash']
+__all__ = ['atomic_write', 'clean_stale_tmp', 'save_json', 'load_json', 'file_hash']
 
 # %% ../nbs/04_store.ipynb #11597e8a
+_HOST = socket.gethostname().replace('.', '-')
+_UMASK = os.umask(0); os.umask(_UMASK)
+
 def atomic_write(path:str|Path, data:bytes|str) -> Path:
     "Write `data` to `path` atomically (temp file in the same folder, fsync, rename); returns `path`"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str): data = data.encode()
-    fd,tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    fd,tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{_HOST}.{os.getpid()}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data); f.flush(); os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)   # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -29,6 +33,24 @@ def atomic_write(path:str|Path, data:bytes|str) -> Path:
     return path
 
 # %% ../nbs/04_store.ipynb #69ce7f9c
+_re_tmp = re.compile(r'^\.(?P<name>.+)\.(?P<host>[^.]+)\.(?P<pid>\d+)\.[^.]+\.tmp$')
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def clean_stale_tmp(folder:str|Path) -> list[Path]:
+    "Remove the temporary files in `folder` left by dead processes of this host; returns what was removed"
+    removed = []
+    for p in Path(folder).glob('.*.tmp'):
+        m = _re_tmp.match(p.name)
+        if m and m['host'] == _HOST and not _alive(int(m['pid'])):
+            p.unlink(missing_ok=True); removed.append(p)
+    return removed
+
+# %% ../nbs/04_store.ipynb #21ad1532
 def _clean(o):
     if isinstance(o, float) and not math.isfinite(o): return None
     if isinstance(o, dict): return {str(k):_clean(v) for k,v in o.items()}
@@ -46,7 +68,7 @@ def load_json(path:str|Path):
     try: return json.loads(Path(path).read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON ({e}); it may be corrupt") from None
 
-# %% ../nbs/04_store.ipynb #21ad1532
+# %% ../nbs/04_store.ipynb #aec1ba92
 def file_hash(path:str|Path, n:int=16) -> str:
     "First `n` hex digits of the SHA-256 of the file at `path`"
     h = hashlib.sha256()
