@@ -24,8 +24,7 @@ from .presets import Preset, get_preset
 from .models import QuantaModel, resolve_layer, target_model, check_same_structure
 from .data import DataError, TASKS, get_cifar, class_names, cifar_items, _in_test
 from .learner import precision, recall
-from .source import load_source, CheckpointError
-from .run import make_result, provenance
+from .run import make_result, provenance, quanta_source
 
 # %% auto #0
 __all__ = ['AUG_KEYS', 'METRIC_COLS', 'load_uint8', 'draw_aug', 'affine_params', 'gpu_augment', 'adam_step_', 'sequential_leaves',
@@ -372,14 +371,7 @@ def train_fast(task:str='B', layer:int|str=0, lam_init:float|list=0.9, preset:st
     runs = list(range(K)) if runs is None else list(runs)
     if len(runs) != K: raise ValueError(f"{len(runs)} run indices for {K} seeds")
     lams = [check_lam(l) for l in (lam_init if isinstance(lam_init, (list, tuple)) else [lam_init]*K)]
-    if source is None: raise ValueError("A source model or checkpoint path is needed (see `train_source`)")
-    src_path = None
-    if isinstance(source, (str, Path)):
-        src_path,(source,meta) = Path(source),load_source(source, preset)
-        n_a = len(class_names('A', data))
-        if meta['n_out'] != n_a:
-            raise CheckpointError(f"{src_path} has {meta['n_out']} output classes, but task A in this data has {n_a}: "
-                                  "train the source on this data's task A")
+    source,src_path = quanta_source(source, preset, data)
     if isinstance(layer, (list, tuple)): raise ValueError(f"The fast path studies one layer per run, got {layer}; use `run_quanta` for several")
     name = resolve_layer(source, layer)
     device = torch.device(device or default_device())

@@ -23,7 +23,8 @@ from .source import load_source, CheckpointError
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0
-__all__ = ['device_name', 'provenance', 'fit_run', 'make_result', 'run_quanta', 'run_table', 'save_run', 'load_run']
+__all__ = ['device_name', 'provenance', 'fit_run', 'make_result', 'quanta_source', 'run_quanta', 'run_table', 'save_run',
+           'load_run']
 
 # %% ../nbs/08_run.ipynb #2e564a2c
 def device_name(device=None) -> str:
@@ -56,6 +57,19 @@ def make_result(kind:str, config:dict, df:pd.DataFrame, failure:dict|None, last_
                 epochs=df.to_dict(orient='list'), final=None if failed else final_metrics(df, last_n))
 
 # %% ../nbs/08_run.ipynb #931d988c
+def quanta_source(source:nn.Module|str|Path|None, preset:Preset, data) -> tuple[nn.Module, Path|None]:
+    "The source model of a QUANTA run and its checkpoint path (None for a model), checked against `preset` and `data`"
+    if source is None: raise ValueError("A source model or checkpoint path is needed (see `train_source`)")
+    if not isinstance(source, (str, Path)): return source, None
+    path = Path(source)
+    model, meta = load_source(path, preset)
+    n_a = len(class_names('A', data))
+    if meta['n_out'] != n_a:
+        raise CheckpointError(f"{path} has {meta['n_out']} output classes, but task A in this data has {n_a}: "
+                              "train the source on this data's task A")
+    return model, path
+
+# %% ../nbs/08_run.ipynb #f6b84301
 def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
                source:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0,
                run:int=0, quiet:bool=False, n_train:int|None=None) -> dict:
@@ -64,14 +78,7 @@ def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:st
     lam_init = check_lam(lam_init)
     epochs = preset.epochs if epochs is None else int(epochs)
     data = preset.data if data is None else data
-    if source is None: raise ValueError("A source model or checkpoint path is needed (see `train_source`)")
-    src_path = None
-    if isinstance(source, (str, Path)):
-        src_path,(source,meta) = Path(source),load_source(source, preset)
-        n_a = len(class_names('A', data))
-        if meta['n_out'] != n_a:
-            raise CheckpointError(f"{src_path} has {meta['n_out']} output classes, but task A in this data has {n_a}: "
-                                  "train the source on this data's task A")
+    source,src_path = quanta_source(source, preset, data)
     layers = layer if isinstance(layer, (list, tuple)) else [layer]
     names = [resolve_layer(source, l) for l in layers]   # a clear error before any data is loaded
     set_seed(seed, reproducible=True)
@@ -84,7 +91,7 @@ def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:st
     res['lam_init_measured'] = learn.lambda_tracker.init_lams
     return res
 
-# %% ../nbs/08_run.ipynb #5cec1cbc
+# %% ../nbs/08_run.ipynb #c9c7a121
 def run_table(res:dict) -> pd.DataFrame:
     "A run's per-epoch metrics as a DataFrame"
     return pd.DataFrame(res['epochs'])
