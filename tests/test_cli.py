@@ -103,3 +103,16 @@ def test_console_script_bad_input_is_one_line(demo_source, tmp_path):
     "The installed script itself: exit status 2 and one line on stderr, no traceback"
     r = quanta('run', '--preset', 'demo', '--source', demo_source, '--out', tmp_path, '--lam-init', '1.5')
     _one_line_error(r, 'lam_init')
+
+def test_demo_prints_table_and_writes_summary_and_figure(tmp_path):
+    "The README's main job, shortened to one epoch per run: its table, summary.csv (task x layer) and Fig.-4 PNG"
+    out = tmp_path/'demo'
+    r = quanta('demo', '--out', out, '--epochs', '1', '--source-epochs', '1')
+    assert r.returncode == 0, r.stderr[-3000:]
+    df = pd.read_csv(out/'summary.csv')
+    assert {'task', 'layer', 'lam_s', 'acc'} <= set(df.columns) and len(df) == 14
+    assert sorted(zip(df.task, df.layer)) == [(t, l) for t in 'AB' for l in range(7)]
+    assert df.lam_s.between(0, 1).all() and df.acc.between(0, 1).all()
+    assert 'lam_s' in r.stdout and 'wrote' in r.stdout          # the table is printed
+    png = (out/'fig4.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
