@@ -130,56 +130,49 @@ def demo(out:str='quanta-demo', # output folder
     return table
 
 # %% ../nbs/13_cli.ipynb #a8d6ca94
+_BF16_PEAK = {'H100': 790e12, 'H200': 790e12}
+
 def bench(preset:str='paper', # protocol preset of the network to time
-          layer:int=3, # layer studied
-          steps:int=20, # timed training steps (after 3 warm-up steps)
-          bs:int=None, # batch size (default: the preset's)
+          layer:int=6, # layer studied
+          ks:Annotated[int, 'numbers of runs trained together on the fast path', dict(nargs='+')]=(1, 8, 32, 64),
+          steps:int=50, # timed steps (after the warm-up)
+          warmup:int=10, # untimed steps first
+          task:str='B', # task of the plain path's data
+          data:str=None, # data for the plain path (default: the preset's)
+          workers:int=0, # data-loading processes of the plain path
           out:str='bench/results'): # folder for the JSON record
-    "Time the plain fastai QUANTA training path on this device and project the full protocol's hours"
-    import torch
+    "Time the plain fastai path and the fast path (K runs at once) on this device; project the full protocol's hours"
+    import torch, pandas as pd
     from torch.utils.flop_counter import FlopCounterMode
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.torch_core import default_device
     from quanta_nb.presets import get_preset
-    from quanta_nb.models import QuantaCNN
-    from quanta_nb.learner import quanta_learner
+    from quanta_nb.models import QuantaCNN, QuantaModel
+    from quanta_nb.fastpath import bench_plain, bench_fast
     from quanta_nb.run import device_name
     from quanta_nb.store import save_json
     p = get_preset(preset)
-    bs = bs or p.bs
-    n = bs*(steps+3)
-    items = [(torch.rand(3, 32, 32), torch.tensor(i % 100)) for i in range(n)]
-    dls = DataLoaders(DataLoader(items, bs=bs, shuffle=True, drop_last=True), DataLoader(items[:bs], bs=bs),
-                      device=default_device())
-    dls.vocab = list(range(100))
-    learn = quanta_learner(dls, QuantaCNN(10, p), layer, 0.9, p)
-    model = learn.model.to(dls.device)
-    xb,yb = dls.one_batch()
+    qm = QuantaModel(QuantaCNN(10, p), QuantaCNN(100, p), layer, 0.9).train()
     with FlopCounterMode(display=False) as fc:
-        learn.loss_func(model(xb), yb).backward()
-    flops_img = fc.get_total_flops()/bs
-    learn.opt = None
-    times = []
-    class _Time(__import__('fastai').learner.Callback):
-        def before_batch(self):
-            if torch.cuda.is_available(): torch.cuda.synchronize()
-            self.t = time.perf_counter()
-        def after_step(self):
-            if torch.cuda.is_available(): torch.cuda.synchronize()
-            times.append(time.perf_counter() - self.t)
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=_Time())
-    dt = sum(times[3:])/max(1, len(times[3:]))
-    img_s = bs/dt
+        torch.nn.functional.cross_entropy(qm(torch.rand(p.bs, 3, 32, 32)), torch.randint(0, 100, (p.bs,))).backward()
+    flop_img = fc.get_total_flops()/p.bs
+    plain = bench_plain(steps, warmup, layer, p, task, data, num_workers=workers)
+    rows = [bench_fast(k, steps, warmup, layer=layer, preset=p) for k in ks]
+    best = max(rows, key=lambda r: r['run_images_per_s'])
+    name = device_name()
+    peak = next((v for k,v in _BF16_PEAK.items() if k in name), None)
     full = 1260*60*50_000
-    rec = dict(device=device_name(), date=datetime.date.today().isoformat(), preset=p.name, layer=layer, bs=bs,
-               plain_img_s=img_s, fast_run_img_s=None, ratio=None, k=1, gflop_per_img=flops_img/1e9,
-               full_protocol_hours=full/img_s/3600, command='quanta ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['bench'] else 'bench()',
+    rec = dict(device=name, date=datetime.date.today().isoformat(), preset=p.name, layer=layer, bs=p.bs,
+               plain_img_s=plain['run_images_per_s'], fast_run_img_s=best['run_images_per_s'], k=best['K'],
+               ratio=best['run_images_per_s']/plain['run_images_per_s'], full_protocol_hours=full/best['run_images_per_s']/3600,
+               plain_protocol_hours=full/plain['run_images_per_s']/3600, gflop_per_img=flop_img/1e9,
+               pct_bf16_peak=None if peak is None else 100*best['run_images_per_s']*flop_img/peak,
+               peak_mem_gib=best['peak_GiB'], fast=rows, command='quanta bench ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else 'bench()',
                torch=torch.__version__, quanta_nb=quanta_nb.__version__)
-    dev = rec['device'].replace(' ', '-').lower()
-    path = save_json(Path(out)/f"{rec['date']}-{dev}.json", rec)
-    print(f"{rec['device']}: plain fastai path {img_s:,.0f} images/s at batch {bs}, {flops_img/1e9:.2f} GFLOP/image; "
-          f"full protocol ≈ {rec['full_protocol_hours']:,.0f} h. Wrote {path}")
+    path = save_json(Path(out)/f"{rec['date']}-{name.replace(' ', '-').lower()}.json", rec)
+    print(pd.DataFrame([dict(path='plain fastai', K=1, run_images_per_s=plain['run_images_per_s'])] +
+                       [dict(path='fast', K=r['K'], run_images_per_s=r['run_images_per_s'], peak_GiB=r['peak_GiB']) for r in rows]).round(1).to_string(index=False))
+    print(f"{name}: fast/plain = {rec['ratio']:.1f}x at K={rec['k']}; {flop_img/1e9:.2f} GFLOP per image"
+          + ('' if peak is None else f" ({rec['pct_bf16_peak']:.1f}% of bf16 peak)")
+          + f"; full protocol ≈ {rec['full_protocol_hours']:,.1f} h (plain: {rec['plain_protocol_hours']:,.0f} h). Wrote {path}")
     return rec
 
 # %% ../nbs/13_cli.ipynb #0dd948f8

@@ -21,14 +21,14 @@ from fastai.data.transforms import parent_label
 from fastai.torch_core import default_device
 from .layer import check_lam, lam_to_v
 from .presets import Preset, get_preset
-from .models import QuantaModel, resolve_layer, target_model, check_same_structure
-from .data import DataError, TASKS, get_cifar, class_names, cifar_items, _in_test
-from .learner import precision, recall
+from .models import QuantaModel, QuantaCNN, resolve_layer, target_model, check_same_structure
+from .data import DataError, TASKS, get_cifar, class_names, cifar_items, cifar_dls, _in_test
+from .learner import precision, recall, quanta_learner
 from .run import make_result, provenance, quanta_source
 
 # %% auto #0
 __all__ = ['AUG_KEYS', 'METRIC_COLS', 'load_uint8', 'draw_aug', 'affine_params', 'gpu_augment', 'adam_step_', 'sequential_leaves',
-           'VmapQuanta', 'smooth_loss', 'run_bytes', 'choose_k', 'train_fast']
+           'VmapQuanta', 'smooth_loss', 'run_bytes', 'choose_k', 'train_fast', 'bench_fast', 'bench_plain']
 
 # %% ../nbs/15_fastpath.ipynb #99af79eb
 def _decode(f) -> np.ndarray:
@@ -421,3 +421,57 @@ def train_fast(task:str='B', layer:int|str=0, lam_init:float|list=0.9, preset:st
         res['engine'] = engine
         results.append(res)
     return results
+
+# %% ../nbs/15_fastpath.ipynb #d3d42dfb
+def _sync(device):
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+def bench_fast(K:int=32, steps:int=50, warmup:int=10, amp:bool|None=None, channels_last:bool=False, compile=False,
+               fused_adam:bool=False, layer:int=6, preset:str|Preset='paper', n_out:int=100, device=None,
+               n_images:int=50_000) -> dict:
+    "Run-images/s and peak memory of `VmapQuanta.train_step` with K runs of `preset`'s network, data resident on `device`"
+    device = torch.device(device or default_device())
+    amp = device.type == 'cuda' if amp is None else amp
+    torch.manual_seed(0)
+    pre = get_preset(preset)
+    vq = VmapQuanta.fresh(QuantaCNN(10, pre).eval(), n_out, layer, 0.9, pre, seeds=range(K), device=device, amp=amp,
+                          channels_last=channels_last, compile=compile, fused_adam=fused_adam)
+    x = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8, device=device)
+    y = torch.randint(0, n_out, (n_images,), device=device)
+    gen = torch.Generator(device).manual_seed(0)
+    def step():
+        ib = torch.randint(0, len(x), (K, pre.bs), device=device, generator=gen)
+        xb = gpu_augment(x[ib.flatten()], pre, gen).view(K, pre.bs, 3, 32, 32)
+        return vq.train_step(xb, y[ib])
+    t0 = time.perf_counter()
+    for _ in range(warmup): step()
+    _sync(device); warm_s = time.perf_counter() - t0
+    if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    for _ in range(steps): losses = step()
+    _sync(device); secs = time.perf_counter() - t0
+    if not torch.isfinite(losses).all(): raise RuntimeError(f"non-finite losses in the K={K} benchmark")
+    return dict(K=K, amp=amp, channels_last=channels_last, compile=bool(compile), fused_adam=fused_adam,
+                run_images_per_s=K*pre.bs*steps/secs, ms_per_step=1000*secs/steps, warmup_s=warm_s,
+                peak_GiB=torch.cuda.max_memory_allocated(device)/2**30 if device.type == 'cuda' else None,
+                estimate_GiB=K*run_bytes(pre, n_out, layer, amp=amp)/2**30)
+
+# %% ../nbs/15_fastpath.ipynb #63be6eab
+def bench_plain(steps:int=50, warmup:int=10, layer:int=6, preset:str|Preset='paper', task:str='B', data=None,
+                device=None, num_workers:int=0) -> dict:
+    "Images/s of the plain fastai path (`cifar_dls` + `quanta_learner`) for `steps` batches"
+    from fastai.learner import Callback, CancelFitException
+    pre = get_preset(preset)
+    dls = cifar_dls(task, data, pre, num_workers=num_workers, device=device)
+    learn = quanta_learner(dls, QuantaCNN(10, pre), layer, 0.9, pre)
+    dev = dls.device
+    class _Clock(Callback):
+        def before_fit(self): self.n,self.t0 = 0,None
+        def after_step(self):
+            self.n += 1
+            if self.n == warmup: _sync(dev); self.t0 = time.perf_counter()
+            if self.n == warmup + steps: _sync(dev); self.secs = time.perf_counter() - self.t0; raise CancelFitException
+    clock = _Clock()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1 + (warmup + steps)//max(1, len(dls.train)), cbs=clock)
+    if not hasattr(clock, 'secs'): raise ValueError(f"{len(dls.train)} batches per epoch are too few for the benchmark")
+    return dict(K=1, plain=True, run_images_per_s=pre.bs*steps/clock.secs, ms_per_step=1000*clock.secs/steps)

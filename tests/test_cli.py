@@ -116,3 +116,16 @@ def test_demo_prints_table_and_writes_summary_and_figure(tmp_path):
     assert 'lam_s' in r.stdout and 'wrote' in r.stdout          # the table is printed
     png = (out/'fig4.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
+
+def test_bench_writes_record(tmp_path):
+    "`quanta bench` times both paths and writes the JSON record (tiny settings: this is the CPU)"
+    r = quanta('bench', '--preset', 'demo', '--ks', '1', '2', '--steps', '3', '--warmup', '2', '--data', 'sample',
+               '--out', tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    recs = list(tmp_path.glob('*.json'))
+    assert len(recs) == 1
+    rec = json.loads(recs[0].read_text())
+    for k in ('device', 'date', 'plain_img_s', 'fast_run_img_s', 'ratio', 'full_protocol_hours', 'k', 'command'):
+        assert rec[k] is not None, k
+    assert rec['k'] in (1, 2) and rec['plain_img_s'] > 0 and [f['K'] for f in rec['fast']] == [1, 2]
+    assert abs(rec['ratio'] - rec['fast_run_img_s']/rec['plain_img_s']) < 1e-9 and rec['gflop_per_img'] > 0
