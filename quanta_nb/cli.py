@@ -77,7 +77,9 @@ def sweep(out:str=None, # folder of the sweep's results (required; re-run the sa
           seed:int=0, # base random seed
           n_train:int=None, # use only this many training images
           force:bool=False, # allow results of another configuration in OUT
-          settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
+          settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None,
+          ray:str=None, # spread the runs over Ray: 'local' (this machine's GPUs), 'auto' or ray://HOST:PORT (a cluster; OUT must be shared)
+          group:int=1): # runs per Ray task (one GPU each)
     "Run the grid task x layer x lam_init x run (and baselines); finished runs are skipped, so it resumes"
     from quanta_nb.sweep import run_sweep
     if out is None: raise ValueError("--out is required: the folder that holds (or will hold) the sweep's results")
@@ -85,7 +87,7 @@ def sweep(out:str=None, # folder of the sweep's results (required; re-run the sa
         from quanta_nb.layer import check_lam; check_lam(l)
     res = run_sweep(out, preset=_preset(preset, settings), tasks=tuple(tasks), layers=tuple(layers), lam_inits=tuple(lam_inits),
                     runs=runs, epochs=epochs, kinds=tuple(kinds), shard=shard, data=data, source=source,
-                    source_b=source_b, seed=seed, n_train=n_train, force=force)
+                    source_b=source_b, seed=seed, n_train=n_train, force=force, ray=ray, group=group)
     print(f"sweep {out}: {res}")
     return res
 

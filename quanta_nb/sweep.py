@@ -147,6 +147,13 @@ def _run_job(job, preset, source, source_b, data, epochs, seed, n_train, quiet) 
     if job['kind'] == 'quanta': return run_quanta(job['task'], job['layer'], job['lam_init'], source=source, **kw)
     return run_transfer(job['kind'], job['task'], job['layer'], source=source, source_b=source_b, **kw)
 
+def _do_job(job, out, preset, source, source_b, data, epochs, seed, n_train, quiet) -> str:
+    "Run `job` and write its result atomically to `out`/runs/<name>.json; returns its status ('ok' or 'failed')"
+    res = _run_job(job, preset, source, source_b, data, epochs, seed, n_train, quiet)
+    res['job'] = dict(job, name=job_name(job), seed=job_seed(job, seed))
+    save_json(Path(out)/'runs'/f'{job_name(job)}.json', res)
+    return res['status']
+
 # %% ../nbs/10_sweep.ipynb #8070572c
 def _refuse(out, old, new, force) -> list[str]:
     diffs = config_diff(old['config'], new) if old else []
@@ -189,12 +196,62 @@ def _prepare_sweep(out:Path, preset:Preset, epochs:int, data, n_train, seed:int,
     return src,src_b
 
 # %% ../nbs/10_sweep.ipynb #439dc837
+def _import_ray():
+    try: import ray
+    except ImportError:
+        raise ValueError("run_sweep(ray=...) / `quanta sweep --ray` needs Ray: install quanta-nb[ray] (pip install 'quanta-nb[ray]')") from None
+    return ray
+
+def _group_task(jobs, *args) -> list[str]:
+    "The statuses of `jobs`, run one after the other in a Ray worker"
+    return [_do_job(j, *args) for j in jobs]
+
+def _ray_statuses(address, jobs, group, args):
+    "Yield the status of every job of `jobs` as the Ray tasks running them (`group` jobs each) finish; None if not done"
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        if address == 'local': ray.init(address='local', include_dashboard=False, log_to_driver=False, logging_level='ERROR')
+        else: ray.init(address=address)
+    try:
+        gpus = 1 if ray.cluster_resources().get('GPU', 0) > 0 else 0
+        task = ray.remote(num_gpus=gpus, num_cpus=1, max_retries=0)(_group_task)
+        out,args = args[0],[ray.put(a) for a in args]
+        groups = {task.remote(jobs[i:i+group], *args): jobs[i:i+group] for i in range(0, len(jobs), group)}
+        pending = list(groups)
+        while pending:
+            ready,pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                try: yield from ray.get(ref)
+                except Exception as e:
+                    names = [job_name(j) for j in groups[ref]]
+                    why = (str(e).strip().splitlines() or [''])[-1]
+                    warnings.warn(f"The Ray task running {names} failed ({type(e).__name__}: {why}); the sweep goes on, "
+                                  f"and running it again retries the jobs whose result is missing")
+                    yield from (_finished_status(out, j) for j in groups[ref])
+    finally:
+        if started and address == 'local': ray.shutdown()
+
+def _absolute(args) -> tuple:
+    "`_do_job`'s arguments with the folders made absolute: a Ray worker does not run in the driver's directory"
+    out,preset,src,src_b,data,*rest = args
+    if isinstance(data, (str, Path)) and Path(data).exists() and not Path(data).is_absolute(): data = str(Path(data).absolute())
+    return (out.absolute(), preset, src.absolute(), src_b and src_b.absolute(), data, *rest)
+
+def _finished_status(out, job) -> str|None:
+    "The status of `job`'s result in `out` if it is there (written before its task failed), else None"
+    if job_status(out, job) != 'done': return None
+    return load_run(Path(out)/'runs'/f'{job_name(job)}.json')['status']
+
+# %% ../nbs/10_sweep.ipynb #2bca1c74
 def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5),
               runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data=None,
               source:str|Path|None=None, source_b:str|Path|None=None, seed:int=0, n_train:int|None=None,
-              quiet:bool=True, force:bool=False, progress:bool=True) -> dict:
+              quiet:bool=True, force:bool=False, progress:bool=True, ray:str|None=None, group:int=1) -> dict:
     "Run every job of the grid (or of its `shard`) missing from folder `out`; returns counts: total, done, skipped, failed, rerun"
     out,preset = Path(out),get_preset(preset)
+    if ray is not None: _import_ray()                                    # a missing extra fails now, not after the source
+    if int(group) < 1: raise ValueError(f"group must be >= 1 (jobs per Ray task), got {group}")
     epochs = preset.epochs if epochs is None else int(epochs)
     data = preset.data if data is None else data
     if isinstance(source, nn.Module) or isinstance(source_b, nn.Module):
@@ -216,10 +273,11 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
             warnings.warn(f"{out/'runs'/(job_name(j)+'.json')} is corrupt or not this job's result; running it again")
             counts['rerun'] += 1
         todo.append(j)
-    for j in (progress_bar(todo) if progress and todo else todo):
-        res = _run_job(j, preset, src, src_b, data, epochs, seed, n_train, quiet)
-        res['job'] = dict(j, name=job_name(j), seed=job_seed(j, seed))
-        save_json(out/'runs'/f'{job_name(j)}.json', res)
+    args = (out, preset, src, src_b, data, epochs, seed, n_train, quiet)
+    if ray is None or not todo: statuses = (_do_job(j, *args) for j in todo)
+    else: statuses = _ray_statuses(ray, todo, int(group), _absolute(args))
+    for st in (progress_bar(statuses, total=len(todo)) if progress and todo else statuses):
+        if st is None: continue                        # a job of a failed Ray task: not done, run again next time
         counts['done'] += 1
-        counts['failed'] += res['status'] != 'ok'
+        counts['failed'] += st != 'ok'
     return counts
