@@ -102,10 +102,7 @@ def _load(src, preset, want:str, what:str):
     "A source model from a model or checkpoint path, checking a checkpoint was trained on task `want`"
     if src is None: raise ValueError(f"{what} is needed: a trained model or a checkpoint path (see `train_source`)")
     if not isinstance(src, (str, Path)): return src, None
-    model, meta = load_source(src, preset)
-    if meta.get('task') != want:
-        raise CheckpointError(f"{src} was trained on {meta.get('task')}, but {what} must be trained on {want}")
-    return model, Path(src)
+    return load_source(src, preset, task=want, role=what)[0], Path(src)
 
 # %% ../nbs/09_baselines.ipynb #5d608185
 def run_transfer(kind:str, task:str='B', layer:int|str=0, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,

@@ -14,7 +14,7 @@ from fastai.torch_core import set_seed
 import quanta_nb
 from .presets import Preset, get_preset
 from .models import QuantaCNN
-from .data import cifar_dls, TASKS
+from .data import cifar_dls, task_name, TASKS
 from .learner import preset_learner, epoch_metrics, final_metrics
 from .store import atomic_write
 
@@ -54,10 +54,13 @@ def load_checkpoint(path:str|Path) -> dict:
         raise CheckpointError(f"{path} is not a quanta-nb source checkpoint (expected format {FORMAT!r})")
     return ckpt
 
-def load_source(path:str|Path, preset:str|Preset|None=None, n_out:int|None=None) -> tuple[nn.Module, dict]:
-    "Load the source model saved at `path` and its metadata, checking it fits `preset`'s network and has `n_out` classes"
+def load_source(path:str|Path, preset:str|Preset|None=None, n_out:int|None=None,
+                task:str|None=None, role:str='this source') -> tuple[nn.Module, dict]:
+    "Load the source model saved at `path` and its metadata, checking it fits `preset`'s network, has `n_out` classes and was trained on `task`"
     ckpt = load_checkpoint(path)
     meta = ckpt['meta']
+    if task is not None and meta['task'] != task_name(task):
+        raise CheckpointError(f"{path} was trained on {meta['task']}, but {role} must be trained on {task_name(task)}")
     saved = _preset_of(meta)
     if preset is not None:
         want = get_preset(preset)

@@ -103,9 +103,7 @@ def config_diff(old:dict, new:dict, ignore_missing=('source_sha256', 'source_b_s
 # %% ../nbs/10_sweep.ipynb #c3d3bc1e
 def check_source(path:str|Path, preset:str|Preset, task:str='A') -> Path:
     "`path` if it is a source checkpoint that fits `preset`'s network and was trained on `task`, else a `CheckpointError`"
-    _,meta = load_source(path, preset)
-    if task_name(meta['task']) != TASKS[task]:
-        raise CheckpointError(f"{path} was trained on {meta['task']}, but this source must be trained on {TASKS[task]} (task {task})")
+    load_source(path, preset, task=task)
     return Path(path)
 
 def _plan_source(out:Path, fname:str, given, task:str, preset:Preset, known:str|None, force:bool) -> tuple:
