@@ -1,4 +1,4 @@
-"""Two other ways to measure how transferable each layer is, on the same data, network and budget as QUANTA: Yosinski et al.'s accuracy of transferred networks (AnB, AnB+, BnB, BnB+) and Chen et al.'s weight-distance ratio $T_n$. The figure puts all three profiles side by side.
+"""Two other ways to measure how transferable each layer is, on the same data, network and budget as QUANTA: Yosinski et al.'s accuracy of transferred networks (AnB, AnB+, BnB, BnB+) and Chen et al.'s weight-distance ratio $T_n$.
 
 Docs: https://quanta-nb.github.io/quanta-nb/api/baselines.html.md"""
 
@@ -6,24 +6,22 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/baselines.html.md"""
 
 # %% ../nbs/api/12_baselines.ipynb #52ccd7d9
 from __future__ import annotations
-import datetime
+from functools import partial
 from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
-import matplotlib.pyplot as plt
-from fastai.torch_core import set_seed
-import quanta_nb
 from .presets import Preset, get_preset
-from .models import QuantaCNN, transferable_layers, resolve_layer, check_same_structure
-from .data import cifar_dls, task_name, TASKS
-from .learner import preset_learner
-from .source import load_source, load_checkpoint, save_source, CheckpointError
-from .run import fit_run, make_result, provenance
+from .models import QuantaCNN, transferable_layers, resolve_layer, check_same_structure, WEIGHTED
+from .data import cifar_dls, task_name, task_letter, TASKS
+from .streams import run_seeds
+from .learner import preset_learner, fit_run, seeded_model
+from .source import load_source, load_checkpoint, save_source, checkpoint_meta, CheckpointError
+from .results import run_config, make_result, provenance
 
 # %% auto #0
 __all__ = ['KINDS', 'check_kind', 'baseline_label', 'layer_index', 'copied_modules', 'TransferCNN', 'transfer_model',
-           'run_transfer', 'chen_transferability', 'chen_from_checkpoints', 'plot_profiles']
+           'chen_table', 'chen_transferability', 'chen_from_checkpoints', 'run_transfer']
 
 # %% ../nbs/api/12_baselines.ipynb #8320c7ba
 KINDS = {'transfer':  "layers 0..n from the source trained on A, frozen",
@@ -36,16 +34,13 @@ def check_kind(kind:str) -> str:
     if kind not in KINDS: raise ValueError(f"Unknown baseline kind {kind!r}; choose one of {list(KINDS)}")
     return kind
 
-def _letter(task:str) -> str: return {v:k for k,v in TASKS.items()}[task_name(task)]
-
 def baseline_label(kind:str, task:str='B') -> str:
     "Yosinski et al.'s name of a `kind` of run on target `task`: AnB, AnB+, BnB, BnB+ (AnA, AnA+ for task A)"
-    t = _letter(task)
+    t = task_letter(task)
     src = 'A' if check_kind(kind).startswith('transfer') else t
     return f"{src}n{t}{'+' if kind.endswith('+') else ''}"
 
 # %% ../nbs/api/12_baselines.ipynb #133a1102
-_weighted = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _BatchNorm = nn.modules.batchnorm._BatchNorm
 
 def layer_index(model:nn.Module, layer:int|str) -> int:
@@ -61,7 +56,7 @@ def copied_modules(model:nn.Module, n:int|str) -> list[str]:
     layers = set(transferable_layers(model)[:n+1])
     out, owner = [], None
     for name, m in model.named_modules():
-        if isinstance(m, _weighted): owner = name
+        if isinstance(m, WEIGHTED): owner = name
         if name in layers or (isinstance(m, _BatchNorm) and owner in layers): out.append(name)
     return out
 
@@ -97,58 +92,17 @@ def transfer_model(source:nn.Module, n_out:int, n:int|str, fine_tune:bool=False,
             raise ValueError(f"Cannot copy {name!r} from the source: {str(e).splitlines()[0]}") from None
     return model if fine_tune else model.freeze_(model.copied)
 
-# %% ../nbs/api/12_baselines.ipynb #ed548b70
-def _load(src, preset, want:str, what:str):
-    "A source model from a model or checkpoint path, checking a checkpoint was trained on task `want`"
-    if src is None: raise ValueError(f"{what} is needed: a trained model or a checkpoint path (see `train_source`)")
-    if not isinstance(src, (str, Path)): return src, None
-    return load_source(src, preset, task=want, role=what)[0], Path(src)
-
-# %% ../nbs/api/12_baselines.ipynb #5d608185
-def run_transfer(kind:str, task:str='B', layer:int|str=0, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
-                 source_b:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
-                 quiet:bool=False, n_train:int|None=None, weights_path:str|Path|None=None) -> dict:
-    "Train one Yosinski et al. baseline (`kind` in `KINDS`) on `task` with layers 0..`layer` copied; returns the result dict"
-    kind, preset, tname = check_kind(kind), get_preset(preset), task_name(task)
-    epochs = preset.epochs if epochs is None else int(epochs)
-    data = preset.data if data is None else data
-    own_b = kind.startswith('selffer') and tname == TASKS['B']
-    src, src_path = (_load(source_b, preset, TASKS['B'], 'source_b (a network trained on task B, for a selffer on B)') if own_b
-                     else _load(source, preset, TASKS['A'], 'source (a network trained on task A)'))
-    n = layer_index(src, layer)   # a clear error before any data is loaded
-    set_seed(seed, reproducible=True)
-    dls = cifar_dls(task, data, preset=preset, seed=seed, n_train=n_train)
-    model = transfer_model(src, len(dls.vocab), n, fine_tune=kind.endswith('+'), preset=preset)
-    init_state = {k:v.detach().cpu().clone() for k,v in model.state_dict().items()}
-    learn = preset_learner(dls, model, preset)
-    df, failure = fit_run(learn, epochs, quiet)
-    config = dict(kind=kind, label=baseline_label(kind, tname), task=tname, layer=layer, n=n,
-                  layer_names=transferable_layers(model)[:n+1], lam_init=None, fine_tune=kind.endswith('+'),
-                  source_task=TASKS['B'] if own_b else TASKS['A'], epochs=epochs, seed=seed, run=run, n_train=n_train,
-                  preset=preset.to_dict())
-    res = make_result(kind, config, df, failure, preset.last_n, provenance(src_path, data))
-    res['weights'] = None
-    if weights_path is not None and res['status'] == 'ok':
-        meta = dict(task=tname, preset=preset.to_dict(), classes=list(dls.vocab), n_out=len(dls.vocab), epochs=epochs,
-                    seed=seed, data=str(data), test_acc=float(df.acc.iloc[-1]), final=res['final'], kind=kind,
-                    label=config['label'], layer=n, source=str(src_path) if src_path else None,
-                    version=quanta_nb.__version__,
-                    date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
-        res['weights'] = str(save_source(learn.model.cpu(), weights_path, meta, init_state))
-    return res
-
 # %% ../nbs/api/12_baselines.ipynb #3dcadc03
 def _default_layers(state:dict) -> list[str]:
     "Module names of the conv/linear weights (2+ dims) of `state`, in order, without the last one (the output layer)"
     names = [k[:-len('.weight')] for k,v in state.items() if k.endswith('.weight') and v.ndim >= 2]
     return names[:-1]
 
-def chen_transferability(init_state:dict, source_state:dict, finetuned_state:dict, layers:list|None=None) -> dict:
-    "Chen et al.'s T_n = D(θ_r, θ_FB)/D(θ_A, θ_FB) per layer, D = mean absolute difference of the layer's weight"
+def chen_table(init_state:dict, source_state:dict, finetuned_state:dict, layers:list|None=None) -> pd.DataFrame:
+    "Per layer: D_r = D(θ_r, θ_FB), D_A = D(θ_A, θ_FB) and Chen et al.'s T = D_r/D_A, D = mean absolute difference of the weight"
     names = _default_layers(source_state)
-    if layers is None: layers = names
-    out = {}
-    for name in layers:
+    rows = []
+    for name in (names if layers is None else layers):
         if isinstance(name, int):
             if not 0 <= name < len(names): raise ValueError(f"layer {name} is outside 0..{len(names)-1}: {names}")
             name = names[name]
@@ -161,11 +115,16 @@ def chen_transferability(init_state:dict, source_state:dict, finetuned_state:dic
         if not w_r.shape == w_a.shape == w_fb.shape:
             raise ValueError(f"{k} has shapes {tuple(w_r.shape)}, {tuple(w_a.shape)}, {tuple(w_fb.shape)} in the three "
                              "states; they must come from one network")
-        d_a = (w_a - w_fb).abs().mean().item()
+        d_r, d_a = (w_r - w_fb).abs().mean().item(), (w_a - w_fb).abs().mean().item()
         if d_a == 0: raise ValueError(f"{name!r} did not move during fine-tuning (D(θ_A, θ_FB) = 0): θ_FB must come "
                                       "from a fine-tuned run ('transfer+'), not a frozen one")
-        out[name] = (w_r - w_fb).abs().mean().item() / d_a
-    return out
+        rows.append(dict(layer=name, D_r=d_r, D_A=d_a, T=d_r/d_a))
+    return pd.DataFrame(rows)
+
+def chen_transferability(init_state:dict, source_state:dict, finetuned_state:dict, layers:list|None=None) -> dict:
+    "Chen et al.'s T_n per layer, by layer name (see `chen_table`)"
+    t = chen_table(init_state, source_state, finetuned_state, layers)
+    return dict(zip(t.layer, t['T']))
 
 # %% ../nbs/api/12_baselines.ipynb #300b0aec
 def chen_from_checkpoints(source_path:str|Path, finetuned_path:str|Path, layers:list|None=None) -> dict:
@@ -175,44 +134,42 @@ def chen_from_checkpoints(source_path:str|Path, finetuned_path:str|Path, layers:
         raise CheckpointError(f"{source_path} holds no initial weights (θ_r); retrain the source with `train_source`")
     return chen_transferability(src['init_state_dict'], src['state_dict'], ft['state_dict'], layers)
 
-# %% ../nbs/api/12_baselines.ipynb #87750e80
-_styles = {'AnB': ('C0', '-', 'o'), 'AnB+': ('C0', '--', 's'), 'BnB': ('C3', '-', 'o'), 'BnB+': ('C3', '--', 's'),
-           'AnA': ('C2', '-', 'o'), 'AnA+': ('C2', '--', 's')}
+# %% ../nbs/api/12_baselines.ipynb #ed548b70
+def _load(src, preset, want:str, what:str):
+    "A source model, its checkpoint path and initial weights, from a model or a checkpoint trained on task `want`"
+    if src is None: raise ValueError(f"{what} is needed: a trained model or a checkpoint path (see `train_source`)")
+    if not isinstance(src, (str, Path)): return src, None, None
+    model = load_source(src, preset, task=want, role=what)[0]
+    return model, Path(src), load_checkpoint(src)['init_state_dict'] or None
 
-def _xy(d:dict):
-    "x = layer indices (an int key, or the position of a name key) and y values of a layer -> value map"
-    return [k if isinstance(k, int) else i for i,k in enumerate(d)], list(d.values())
-
-def plot_profiles(quanta:pd.DataFrame|None=None, yosinski:pd.DataFrame|None=None, chen:dict|None=None,
-                  source_acc:float|None=None, ax=None):
-    "Per-layer profiles side by side: QUANTA's λ_S and Chen's T_n (left), Yosinski's accuracies (right)"
-    if ax is None: _, ax = plt.subplots(1, 2, figsize=(11, 4))
-    ax_t, ax_a = (ax, ax) if isinstance(ax, plt.Axes) else ax
-    if quanta is not None:
-        for task, g in quanta.groupby(quanta.task.map(task_name), sort=False):
-            g = g.sort_values('layer')
-            ax_t.errorbar(g.layer, g.lam_s_mean, yerr=g.get('lam_s_std'), marker='D', capsize=3, lw=2,
-                          label=f"λ_S An{_letter(task)}")
-        ax_t.set_ylabel('final λ_S (QUANTA)'); ax_t.set_ylim(0, 1.02)
-    if chen is not None:
-        nested = all(isinstance(v, dict) for v in chen.values())
-        tw = ax_t.twinx()
-        for i,(lbl, d) in enumerate((chen if nested else {'': chen}).items()):
-            x, y = _xy(d)
-            tw.plot(x, y, ls=':', marker='^', color=f'C{7+i}', label=f"Chen T_n {lbl}".strip())
-        tw.axhline(1, color='grey', lw=0.8, ls=':'); tw.set_ylim(bottom=0)
-        tw.set_ylabel('Chen et al. $T_n$')
-        tw.legend(loc='upper right', fontsize=8)
-    if yosinski is not None:
-        for lbl, g in yosinski.groupby('label', sort=False):
-            g = g.sort_values('layer')
-            c, ls, mk = _styles.get(lbl, (None, '-', 'o'))
-            ax_a.errorbar(g.layer, g.acc_mean, yerr=g.get('acc_std'), color=c, ls=ls, marker=mk, capsize=3, label=lbl)
-        ax_a.set_ylabel('target test accuracy'); ax_a.set_ylim(0, 1.02)
-    if source_acc is not None: ax_a.axhline(source_acc, color='grey', ls='--', lw=1, label='source accuracy')
-    for a, title in ((ax_t, 'Transferability: QUANTA λ_S and Chen $T_n$'), (ax_a, 'Accuracy: Yosinski et al. baselines')):
-        a.set_xticks(range(7)); a.set_xlim(-0.3, 6.3); a.set_xlabel('layer n (0-5 conv, 6 FC)')
-        if a.get_legend_handles_labels()[0]: a.legend(loc='best', fontsize=8)
-        if ax_t is not ax_a: a.set_title(title, fontsize=10)
-    ax_t.figure.tight_layout()
-    return ax
+# %% ../nbs/api/12_baselines.ipynb #5d608185
+def run_transfer(kind:str, task:str='B', layer:int|str=0, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
+                 source_b:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
+                 quiet:bool=False, weights_path:str|Path|None=None, device=None) -> dict:
+    "Train one Yosinski et al. baseline (`kind` in `KINDS`) on `task` with layers 0..`layer` copied; returns the result"
+    kind, preset, tname = check_kind(kind), get_preset(preset), task_name(task)
+    epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
+    own_b = kind.startswith('selffer') and tname == TASKS['B']
+    src, src_path, src_init = (_load(source_b, preset, TASKS['B'], 'source_b (a network trained on task B, for a selffer on B)') if own_b
+                               else _load(source, preset, TASKS['A'], 'source (a network trained on task A)'))
+    n = layer_index(src, layer)   # a clear error before any data is loaded
+    names = transferable_layers(src)
+    seeds = run_seeds(kind, task, names[n], run=run, seed=seed)
+    dls = cifar_dls(task, data, preset, device=device)
+    model = seeded_model(partial(transfer_model, src, len(dls.vocab), n, kind.endswith('+'), preset), seeds['weights'])
+    init_state = {k:v.detach().cpu().clone() for k,v in model.state_dict().items()}
+    df, failure = fit_run(preset_learner(dls, model, preset, seeds=seeds), epochs, quiet)
+    config = run_config(task, layer, names[:n+1], None, preset, epochs, seed, seeds, run, kind=kind,
+                        label=baseline_label(kind, tname), n=n, fine_tune=kind.endswith('+'),
+                        source_task=TASKS['B'] if own_b else TASKS['A'])
+    res = make_result(kind, config, df, failure, preset.last_n, provenance(src_path, data, dict(name='fastai'), dls.device))
+    res['chen'] = None
+    if kind == 'transfer+' and n == len(names) - 1 and src_init is not None and res['status'] == 'ok':
+        t = chen_table(src_init, src.state_dict(), model.state_dict(), names)
+        res['chen'] = dict(layers=names, D_r=t.D_r.tolist(), D_A=t.D_A.tolist(), T=t['T'].tolist(), mean_T=float(t['T'].mean()))
+    res['weights'] = None
+    if weights_path is not None and res['status'] == 'ok':
+        meta = checkpoint_meta(tname, preset, dls.vocab, df, epochs, seed, seeds, data, kind=kind, label=config['label'],
+                               layer=n, source=str(src_path) if src_path else None)
+        res['weights'] = str(save_source(model.cpu(), weights_path, meta, init_state))
+    return res
