@@ -11,19 +11,25 @@ __all__ = []
 from .layer import *
 from .presets import *
 from .models import *
-from .data import *
 from .store import *
+from .data import *
+from .streams import *
 from .callbacks import *
 from .learner import *
 from .source import *
+from .results import *
+from .vmap import *
 from .run import *
 from .baselines import *
+from .claims import *
+from .grid import *
 from .sweep import *
 from .plots import *
 from .report import *
-from .fastpath import *
+from .replay import *
+from .bench import *
 
 # %% ../nbs/api/21_all.ipynb #48853058
-_mods = ('layer', 'presets', 'models', 'data', 'store', 'callbacks', 'learner', 'source', 'run', 'baselines', 'sweep',
-         'plots', 'report', 'fastpath')
+_mods = ('layer', 'presets', 'models', 'store', 'data', 'streams', 'callbacks', 'learner', 'source', 'results', 'vmap',
+         'run', 'baselines', 'claims', 'grid', 'sweep', 'plots', 'report', 'replay', 'bench')
 __all__ = [n for m in _mods for n in __import__(f'quanta_nb.{m}', fromlist=['_']).__all__]

@@ -1,4 +1,4 @@
-"""`quanta`: the demo, source training, one run, the sweep, the report and the benchmark, from the shell.
+"""`quanta`: the demo, source training, one run, the sweep and its status, the report, a replay and the benchmarks, from the shell.
 
 Docs: https://quanta-nb.github.io/quanta-nb/api/cli.html.md"""
 
@@ -6,55 +6,71 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/cli.html.md"""
 
 # %% ../nbs/api/20_cli.ipynb #6e11f4a5
 from __future__ import annotations
-import sys, time, json, datetime, warnings
+import sys, time, json, warnings
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import anno_parser
 import quanta_nb
+from .presets import PRESETS
 
 # %% auto #0
-__all__ = ['COMMANDS', 'train_source', 'run', 'sweep', 'report', 'demo', 'bench', 'main']
+__all__ = ['PRESET_NAMES', 'TASK_NAMES', 'ENGINE_NAMES', 'Settings', 'COMMANDS', 'cmd_train_source', 'cmd_run', 'cmd_sweep',
+           'cmd_status', 'cmd_report', 'cmd_replay', 'cmd_demo', 'cmd_bench', 'main']
 
 # %% ../nbs/api/20_cli.ipynb #e13d12a6
-def _preset(name, settings):
-    "The preset `name` with `--settings KEY=VALUE` overrides"
-    from quanta_nb.presets import get_preset, parse_settings
-    return get_preset(name, **parse_settings(settings))
+PRESET_NAMES = list(PRESETS)
+TASK_NAMES = ['A', 'B', 'cifar10', 'cifar100']
+ENGINE_NAMES = ['fast', 'fastai']
+Settings = Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]
 
-def train_source(task:str='A', # task to train on: A (CIFAR-10) or B (CIFAR-100)
-                 preset:str='paper', # protocol preset: paper, authors_code or demo
-                 data:str=None, # data: 'sample', 'fastai' (download), a folder or a .tar.gz (default: the preset's)
-                 epochs:int=None, # epochs (default: the preset's)
-                 seed:int=0, # random seed
-                 n_train:int=None, # use only this many training images
-                 out:str='source.pt', # checkpoint file to write
-                 settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
+def _preset(name:str, settings=None, n_train:int|None=None, skip_bad_images:bool=False):
+    "The preset `name` with `--settings KEY=VALUE` overrides, `--n-train` and `--skip-bad-images`"
+    from quanta_nb.presets import get_preset, parse_settings
+    kw = parse_settings(settings)
+    if n_train is not None: kw['n_train'] = n_train
+    if skip_bad_images: kw['skip_bad_images'] = True
+    return get_preset(name, **kw)
+
+def _layer(l): return int(l) if str(l).lstrip('-').isdigit() else l
+
+# %% ../nbs/api/20_cli.ipynb #e13d12a7
+def cmd_train_source(out:Annotated[str, 'checkpoint file to write', dict(required=True)]=None,
+                     task:Annotated[str, 'task to train on: A (CIFAR-10) or B (CIFAR-100)', dict(choices=TASK_NAMES)]='A',
+                     preset:Annotated[str, 'protocol preset', dict(choices=PRESET_NAMES)]='paper',
+                     data:str=None, # data: 'sample', 'fastai' (download), a folder or a .tar.gz (default: the preset's)
+                     epochs:int=None, # epochs (default: the preset's source_epochs)
+                     seed:int=0, # base random seed
+                     n_train:int=None, # use only this many training images
+                     skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
+                     settings:Settings=None):
     "Train a source network on a task and save it as a checkpoint"
-    from quanta_nb.source import train_source as _train
-    _,meta = _train(task, _preset(preset, settings), data, epochs, seed, out, n_train=n_train)
+    from quanta_nb.source import train_source
+    _,meta = train_source(task, _preset(preset, settings, n_train, skip_bad_images), data, epochs, seed, out)
     print(f"source test accuracy {meta['test_acc']:.4f} ({meta['task']}, {meta['epochs']} epochs); saved {out}")
     return meta
 
 # %% ../nbs/api/20_cli.ipynb #27cdff7d
-def run(task:str='B', # target task: A (CIFAR-10, the control AnA) or B (CIFAR-100, AnB)
-        layer:str='0', # layer to study: index 0..6 or a module name
-        lam_init:float=0.9, # initial lambda_S, strictly between 0 and 1
-        epochs:int=None, # epochs (default: the preset's)
-        preset:str='paper', # protocol preset: paper, authors_code or demo
-        data:str=None, # data: 'sample', 'fastai' (download), a folder or a .tar.gz (default: the preset's)
-        source:str=None, # source checkpoint (from `quanta train-source`)
-        out:str='quanta-run', # folder for metrics.csv and result.json
-        seed:int=0, # random seed
-        n_train:int=None, # use only this many training images
-        settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None):
+def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`)', dict(required=True)]=None,
+            out:Annotated[str, 'folder for metrics.csv and result.json', dict(required=True)]=None,
+            task:Annotated[str, 'target task: A (CIFAR-10, the control AnA) or B (CIFAR-100, AnB)', dict(choices=TASK_NAMES)]='B',
+            layer:str='0', # layer to study: index 0..6 or a module name
+            lam_init:float=0.9, # initial lambda_S, strictly between 0 and 1
+            epochs:int=None, # epochs (default: the preset's)
+            preset:Annotated[str, 'protocol preset', dict(choices=PRESET_NAMES)]='paper',
+            engine:Annotated[str, 'training engine (default: the faster one that applies)', dict(choices=ENGINE_NAMES)]=None,
+            data:str=None, # data: 'sample', 'fastai' (download), a folder or a .tar.gz (default: the preset's)
+            seed:int=0, # base random seed
+            run:int=0, # index of the run (its seeds derive from it)
+            n_train:int=None, # use only this many training images
+            skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
+            settings:Settings=None):
     "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out"
     from quanta_nb.layer import check_lam
-    from quanta_nb.presets import get_preset
-    from quanta_nb.run import run_quanta, save_run
-    check_lam(lam_init); preset = _preset(preset, settings)
-    if source is None: raise ValueError("--source is required: train one with `quanta train-source --out source.pt`")
-    layer = int(layer) if str(layer).lstrip('-').isdigit() else layer
-    res = run_quanta(task, layer, lam_init, preset, source, data, epochs, seed, n_train=n_train)
+    from quanta_nb.run import run_quanta
+    from quanta_nb.results import save_run
+    check_lam(lam_init)
+    res = run_quanta(task, _layer(layer), lam_init, _preset(preset, settings, n_train, skip_bad_images), source, data,
+                     epochs, seed, run, engine=engine)
     save_run(res, out)
     if res['status'] != 'ok': print(f"run FAILED: {res['failure']}")
     else: print('final (mean of last epochs): ' + ', '.join(f"{k}={v:.4f}" for k,v in res['final'].items()))
@@ -62,124 +78,128 @@ def run(task:str='B', # target task: A (CIFAR-10, the control AnA) or B (CIFAR-1
     return res
 
 # %% ../nbs/api/20_cli.ipynb #3185eb05
-def sweep(out:str=None, # folder of the sweep's results (required; re-run the same command to resume)
-          preset:str='paper', # protocol preset: paper, authors_code or demo
-          tasks:Annotated[str, 'target tasks', dict(nargs='+')]=('A', 'B'),
-          layers:Annotated[int, 'layers to study', dict(nargs='+')]=tuple(range(7)),
-          lam_inits:Annotated[float, 'initial lambda_S values', dict(nargs='+')]=(0.9, 0.75, 0.5),
-          runs:int=30, # runs per (task, layer, lam_init)
-          epochs:int=None, # epochs per run (default: the preset's)
-          kinds:Annotated[str, 'quanta and/or baselines: transfer transfer+ selffer selffer+', dict(nargs='+')]=('quanta',),
-          shard:str=None, # i/N: run only the i-th of N interleaved parts of the grid (0-based)
-          data:str=None, # data: 'sample', 'fastai', a folder or a .tar.gz (default: the preset's)
-          source:str=None, # source checkpoint (default: train one into OUT/source.pt)
-          source_b:str=None, # task-B source checkpoint for the selffer baselines (default: train one)
-          seed:int=0, # base random seed
-          n_train:int=None, # use only this many training images
-          force:bool=False, # allow results of another configuration in OUT
-          settings:Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs='*')]=None,
-          ray:str=None, # spread the runs over Ray: 'local' (this machine's GPUs), 'auto' or ray://HOST:PORT (a cluster; OUT must be shared)
-          group:int=1): # runs per Ray task (one GPU each)
-    "Run the grid task x layer x lam_init x run (and baselines); finished runs are skipped, so it resumes"
+def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same command to resume; share it between workers)", dict(required=True)]=None,
+              preset:Annotated[str, 'protocol preset', dict(choices=PRESET_NAMES)]='paper',
+              tasks:Annotated[str, 'target tasks', dict(nargs='+', choices=TASK_NAMES)]=('A', 'B'),
+              layers:Annotated[str, 'layers to study: indices or module names', dict(nargs='+')]=tuple(map(str, range(7))),
+              lam_inits:Annotated[str, "initial lambda_S values; '0.5@0,3,6' studies 0.5 at layers 0, 3 and 6 only", dict(nargs='+')]=('0.9', '0.75', '0.5'),
+              runs:int=30, # runs per experiment
+              epochs:int=None, # epochs per run (default: the preset's)
+              kinds:Annotated[str, "quanta and/or the baselines transfer transfer+ selffer selffer+ chen; 'transfer@B' on task B only", dict(nargs='+')]=('quanta',),
+              engine:Annotated[str, 'training engine (default: the faster one)', dict(choices=ENGINE_NAMES)]=None,
+              group:int=None, # QUANTA runs trained together on the fast engine (default: what fits; 8 on a CPU)
+              shard:str=None, # i/N: run only the i-th of N interleaved parts of the grid (0-based)
+              data:str=None, # data: 'sample', 'fastai', a folder or a .tar.gz (default: the preset's)
+              source:str=None, # source checkpoint (default: train one into OUT/source.pt)
+              source_b:str=None, # task-B source checkpoint for the selffer baselines (default: train one)
+              seed:int=0, # base random seed
+              n_train:int=None, # use only this many training images
+              skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
+              force:bool=False, # allow results of another configuration in OUT
+              settings:Settings=None,
+              ray:str=None, # spread the units over Ray: 'local' (this machine), 'auto' or ray://HOST:PORT (OUT must be shared)
+              claim_timeout:float=120., # seconds without a heartbeat after which a worker's claim is taken over
+              quiet:bool=False): # no progress output
+    "Run the grid task x layer x lam_init x run (and baselines); finished runs are skipped, so it resumes; prints the counts as JSON"
+    from quanta_nb.layer import check_lam
     from quanta_nb.sweep import run_sweep
-    if out is None: raise ValueError("--out is required: the folder that holds (or will hold) the sweep's results")
-    for l in lam_inits:
-        from quanta_nb.layer import check_lam; check_lam(l)
-    res = run_sweep(out, preset=_preset(preset, settings), tasks=tuple(tasks), layers=tuple(layers), lam_inits=tuple(lam_inits),
-                    runs=runs, epochs=epochs, kinds=tuple(kinds), shard=shard, data=data, source=source,
-                    source_b=source_b, seed=seed, n_train=n_train, force=force, ray=ray, group=group)
-    print(f"sweep {out}: {res}")
+    for l in lam_inits: check_lam(str(l).split('@')[0])
+    res = run_sweep(out, _preset(preset, settings, n_train, skip_bad_images), tuple(tasks), tuple(_layer(l) for l in layers),
+                    tuple(float(l) if '@' not in str(l) else l for l in lam_inits), runs, epochs, tuple(kinds), shard, data,
+                    source, source_b, seed, engine, group, quiet, force, ray, claim_timeout)
+    print(json.dumps(res))
     return res
 
+# %% ../nbs/api/20_cli.ipynb #3185eb06
+def cmd_status(dir:str, # folder of a sweep
+               claim_timeout:float=None): # seconds without a heartbeat after which a claim counts as stale (default: each holder's own)
+    "What a sweep folder holds: every job of its grids, done, failed, claimed (by whom, since when), stale or waiting"
+    import pandas as pd
+    from quanta_nb.sweep import sweep_status
+    st = pd.DataFrame(sweep_status(dir, claim_timeout))
+    counts = st.state.value_counts().to_dict() if len(st) else {}
+    print(', '.join(f"{n} {s}" for s,n in sorted(counts.items())) or 'no jobs')
+    busy = st[~st.state.isin(['done', 'failed', 'waiting'])] if len(st) else st
+    if len(busy):
+        with pd.option_context('display.width', 200, 'display.max_columns', 10): print(busy.to_string(index=False))
+    return st
+
 # %% ../nbs/api/20_cli.ipynb #99924eaf
-def report(dir:str, # folder of a sweep
-           figures:bool=True): # also write the figures
+def cmd_report(dir:str, # folder of a sweep
+               figures:bool=True): # also write the figures
     "Aggregate a sweep's results into DIR/summary.csv and the paper's figures"
-    from quanta_nb.report import report as _report
-    df = _report(dir, figures=figures)
-    with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 30):
-        print(df.round(4).to_string(index=False))
+    import pandas as pd
+    from quanta_nb.report import report
+    df = report(dir, figures=figures)
+    cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
+    with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
     print(f"wrote {Path(dir)/'summary.csv'}" + (' and figures' if figures else ''))
     return df
 
+# %% ../nbs/api/20_cli.ipynb #99924eb0
+def cmd_replay(result:str, # a run's result.json (or a sweep's runs/<job>.json)
+               data:str=None, # the data, if not where the result says
+               source:str=None): # the source checkpoint, if not where the result says (its hash is checked)
+    "Train a run again from what its result records and print the largest difference from the recorded metrics"
+    from quanta_nb.replay import replay
+    r = replay(result, data, source)
+    print(json.dumps(r, indent=1))
+    return r
+
 # %% ../nbs/api/20_cli.ipynb #144b14e4
-def demo(out:str='quanta-demo', # output folder
-         epochs:int=5, # epochs per QUANTA run
-         source_epochs:int=8, # epochs to train the source
-         seed:int=0): # random seed
+def cmd_demo(out:str='quanta-demo', # output folder
+             epochs:int=5, # epochs per QUANTA run
+             source_epochs:int=8, # epochs to train the source
+             seed:int=0, # base random seed
+             engine:Annotated[str, 'training engine (default: the faster one)', dict(choices=ENGINE_NAMES)]=None):
     "The main job on the embedded sample, offline on the CPU: source, QUANTA at layers 0-6 for AnA and AnB, summary and figure"
-    import pandas as pd
-    from quanta_nb.source import train_source as _train
+    from quanta_nb.presets import get_preset
     from quanta_nb.sweep import run_sweep
-    from quanta_nb.report import report as _report
+    from quanta_nb.report import report
     from quanta_nb.store import atomic_write
     t0,out = time.time(),Path(out)
-    src = out/'source.pt'
-    if not src.exists():
-        print(f"1/3 training the demo source on the task-A sample ({source_epochs} epochs)")
-        _train('A', 'demo', 'sample', source_epochs, seed, src)
-    print("2/3 QUANTA at layers 0-6 for AnA and AnB")
-    run_sweep(out, preset='demo', tasks=('A', 'B'), layers=tuple(range(7)), lam_inits=(0.9,), runs=1,
-              epochs=epochs, source=str(src), seed=seed)
-    print("3/3 report")
-    df = _report(out, figures=True)
+    preset = get_preset('demo', source_epochs=source_epochs)
+    print("1/2 source and QUANTA at layers 0-6 for AnA and AnB")
+    run_sweep(out, preset, tasks=('A', 'B'), layers=tuple(range(7)), lam_inits=(0.9,), runs=1, epochs=epochs, seed=seed,
+              engine=engine)
+    print("2/2 report")
+    df = report(out, figures=True)
     df = df[df.kind == 'quanta'].assign(lam_s=lambda d: d.lam_s_mean, acc=lambda d: d.acc_mean)
-    cols = ['task', 'layer', 'lam_s', 'acc'] + [c for c in ('top3_mean', 'loss_mean') if c in df]
-    table = df[cols].rename(columns=lambda c: c.removesuffix('_mean')).reset_index(drop=True)
-    atomic_write(out/'summary.csv', table.to_csv(index=False))
+    table = df[['task', 'layer', 'lam_s', 'acc', 'top3_mean', 'loss_mean']].rename(columns=lambda c: c.removesuffix('_mean')).reset_index(drop=True)
+    atomic_write(out/'demo.csv', table.to_csv(index=False))
     print(table.round(4).to_string(index=False))
-    print(f"wrote {out/'summary.csv'} and {out/'fig4.png'} in {time.time()-t0:.0f}s")
+    print(f"wrote {out/'demo.csv'}, {out/'summary.csv'} and {out/'fig4.png'} in {time.time()-t0:.0f}s")
     return table
 
 # %% ../nbs/api/20_cli.ipynb #a8d6ca94
-_BF16_PEAK = {'H100': 790e12, 'H200': 790e12}
-
-def bench(preset:str='paper', # protocol preset of the network to time
-          layer:int=6, # layer studied
-          ks:Annotated[int, 'numbers of runs trained together on the fast path', dict(nargs='+')]=(1, 8, 32, 64),
-          steps:int=50, # timed steps (after the warm-up)
-          warmup:int=10, # untimed steps first
-          task:str='B', # task of the plain path's data
-          data:str=None, # data for the plain path (default: the preset's)
-          workers:int=0, # data-loading processes of the plain path
-          out:str='bench/results'): # folder for the JSON record
-    "Time the plain fastai path and the fast path (K runs at once) on this device; project the full protocol's hours"
-    import torch, pandas as pd
-    from torch.utils.flop_counter import FlopCounterMode
-    from quanta_nb.presets import get_preset
-    from quanta_nb.models import QuantaCNN, QuantaModel
-    from quanta_nb.fastpath import bench_plain, bench_fast
-    from quanta_nb.run import device_name
-    from quanta_nb.store import save_json
-    p = get_preset(preset)
-    qm = QuantaModel(QuantaCNN(10, p), QuantaCNN(100, p), layer, 0.9).train()
-    with FlopCounterMode(display=False) as fc:
-        torch.nn.functional.cross_entropy(qm(torch.rand(p.bs, 3, 32, 32)), torch.randint(0, 100, (p.bs,))).backward()
-    flop_img = fc.get_total_flops()/p.bs
-    plain = bench_plain(steps, warmup, layer, p, task, data, num_workers=workers)
-    rows = [bench_fast(k, steps, warmup, layer=layer, preset=p) for k in ks]
-    best = max(rows, key=lambda r: r['run_images_per_s'])
-    name = device_name()
-    peak = next((v for k,v in _BF16_PEAK.items() if k in name), None)
-    full = 1260*60*50_000
-    rec = dict(device=name, date=datetime.date.today().isoformat(), preset=p.name, layer=layer, bs=p.bs,
-               plain_img_s=plain['run_images_per_s'], fast_run_img_s=best['run_images_per_s'], k=best['K'],
-               ratio=best['run_images_per_s']/plain['run_images_per_s'], full_protocol_hours=full/best['run_images_per_s']/3600,
-               plain_protocol_hours=full/plain['run_images_per_s']/3600, gflop_per_img=flop_img/1e9,
-               pct_bf16_peak=None if peak is None else 100*best['run_images_per_s']*flop_img/peak,
-               peak_mem_gib=best['peak_GiB'], fast=rows, command='quanta bench ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else 'bench()',
-               torch=torch.__version__, quanta_nb=quanta_nb.__version__)
-    path = save_json(Path(out)/f"{rec['date']}-{name.replace(' ', '-').lower()}.json", rec)
-    print(pd.DataFrame([dict(path='plain fastai', K=1, run_images_per_s=plain['run_images_per_s'])] +
-                       [dict(path='fast', K=r['K'], run_images_per_s=r['run_images_per_s'], peak_GiB=r['peak_GiB']) for r in rows]).round(1).to_string(index=False))
-    print(f"{name}: fast/plain = {rec['ratio']:.1f}x at K={rec['k']}; {flop_img/1e9:.2f} GFLOP per image"
-          + ('' if peak is None else f" ({rec['pct_bf16_peak']:.1f}% of bf16 peak)")
-          + f"; full protocol ≈ {rec['full_protocol_hours']:,.1f} h (plain: {rec['plain_protocol_hours']:,.0f} h). Wrote {path}")
+def cmd_bench(preset:Annotated[str, 'protocol preset of the network to time', dict(choices=PRESET_NAMES)]='paper',
+              layer:int=6, # layer studied
+              ks:Annotated[int, 'numbers of runs trained together on the fast engine', dict(nargs='+')]=(1, 8, 32, 64),
+              steps:int=50, # timed steps (after the warm-up)
+              warmup:int=10, # untimed steps first
+              task:str='B', # task of the fastai engine's data
+              data:str=None, # data for the fastai engine (default: the preset's)
+              workers:int=0, # data-loading processes of the fastai engine
+              out:str='bench/results', # folder for the JSON record
+              engines:bool=False, # also time the demo grid (2 runs, 3 epochs) on both engines
+              profile:bool=False): # also show the share of each stage of the fast engine
+    "Time the fastai engine and the fast engine (K runs at once) on this device; project the full protocol's hours"
+    import pandas as pd
+    from quanta_nb.bench import bench_record, bench_engines, profile_group
+    cmd = 'quanta bench ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else None
+    rec = bench_record(preset, layer, tuple(ks), steps, warmup, task, data, workers, out, cmd)
+    print(pd.DataFrame([dict(engine='fastai', K=1, run_images_per_s=rec['plain_img_s'])] +
+                       [dict(engine='fast', K=r['K'], run_images_per_s=r['run_images_per_s'], peak_GiB=r['peak_GiB']) for r in rec['fast']]).round(1).to_string(index=False))
+    print(f"{rec['device']}: fast/fastai = {rec['ratio']:.1f}x at K={rec['k']}; {rec['gflop_per_img']:.2f} GFLOP per image; "
+          f"full protocol ≈ {rec['full_protocol_hours']:,.1f} h (fastai engine: {rec['plain_protocol_hours']:,.0f} h). Wrote {rec['path']}")
+    if engines: print(bench_engines('demo', runs=2, epochs=3).round(2).to_string(index=False))
+    if profile: print(profile_group('demo', layer=3, K=4).round(3).to_string(index=False))
     return rec
 
 # %% ../nbs/api/20_cli.ipynb #0dd948f8
-COMMANDS = {'demo':demo, 'train-source':train_source, 'run':run, 'sweep':sweep, 'report':report, 'bench':bench}
-_POS = dict(report=['dir'])
+COMMANDS = {'demo':cmd_demo, 'train-source':cmd_train_source, 'run':cmd_run, 'sweep':cmd_sweep, 'status':cmd_status,
+            'report':cmd_report, 'replay':cmd_replay, 'bench':cmd_bench}
+_POS = dict(report=['dir'], status=['dir'], replay=['result'])
 
 def _usage():
     lines = [f"usage: quanta COMMAND [options]   (quanta-nb {quanta_nb.__version__})", "", "commands:"]

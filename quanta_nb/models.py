@@ -28,6 +28,8 @@ def conv_block(ni:int, nf:int, preset:Preset) -> nn.Sequential:
 def _act(preset): return dict(elu=nn.ELU, relu=nn.ReLU)[preset.act]()
 
 # %% ../nbs/api/02_models.ipynb #726a6cfb
+WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)   # the layers that have a weighted input Z
+
 def glorot_init_(model:nn.Module) -> nn.Module:
     "Xavier/Glorot-uniform weights and zero biases for every conv and linear layer of `model`, in place"
     for m in model.modules():
@@ -53,8 +55,6 @@ class QuantaCNN(nn.Sequential):
         glorot_init_(self)
 
 # %% ../nbs/api/02_models.ipynb #3b1942bc
-WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)   # the layers that have a weighted input Z
-
 def transferable_layers(model:nn.Module) -> list[str]:
     "Names of `model`'s conv and linear layers in order, without the output layer (the last linear layer)"
     names = [n for n,m in model.named_modules() if isinstance(m, WEIGHTED)]

@@ -148,7 +148,8 @@ def _parse(t:str, v:str):
 
 def parse_settings(items:list[str]|None) -> dict:
     "`['lr=1e-3', 'epochs=5']` -> `{'lr': 0.001, 'epochs': 5}`, typed like `Preset`'s fields"
-    types = {f.name:str(f.type) for f in fields(Preset)}
+    types = {f.name:(f.type if isinstance(f.type, str) else getattr(f.type, '__name__', str(f.type))).replace(' ', '')
+             for f in fields(Preset)}
     res = {}
     for item in items or []:
         if '=' not in item: raise ValueError(f"Preset setting {item!r} should look like KEY=VALUE, e.g. lr=1e-3")

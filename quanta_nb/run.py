@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.profiler import record_function
 from fastai.torch_core import default_device
 from fastai.callback.core import Callback
 from .layer import check_lam
@@ -108,13 +109,15 @@ def _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device) -> torch.Tensor:
     "Train every run of `vq` for one epoch on its own order, augmentation and dropout; the losses `[K, batches]`"
     K,bs,n = vq.K,preset.bs,len(x_tr)
     m = n//bs*bs
-    idx = torch.stack([epoch_order(n, s['order'], epoch)[:m] for s in seeds]).to(device)
-    theta = torch.stack([epoch_theta(m, preset, s['augment'], epoch) for s in seeds]).to(device)
-    gens = [epoch_generator(s['dropout'], epoch, device) for s in seeds]
+    with record_function('draws'):
+        idx = torch.stack([epoch_order(n, s['order'], epoch)[:m] for s in seeds]).to(device)
+        theta = torch.stack([epoch_theta(m, preset, s['augment'], epoch) for s in seeds]).to(device)
+        gens = [epoch_generator(s['dropout'], epoch, device) for s in seeds]
     losses = torch.empty(K, n//bs, device=device, dtype=torch.float64)
     for i in range(n//bs):
         ib,sl = idx[:, i*bs:(i+1)*bs],slice(i*bs, (i+1)*bs)
-        xb = warp(vq._to(x_tr[ib.flatten()]), theta[:, sl].flatten(0, 1)).view(K, bs, *x_tr.shape[1:])
+        with record_function('data'): xb = vq._to(x_tr[ib.flatten()])
+        with record_function('augment'): xb = warp(xb, theta[:, sl].flatten(0, 1)).view(K, bs, *x_tr.shape[1:])
         losses[:, i] = vq.train_step(xb, y_tr[ib], gens)
     return losses.cpu()
 

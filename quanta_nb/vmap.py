@@ -12,6 +12,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import vmap, stack_module_state
+from torch.profiler import record_function
 from fastcore.basics import patch
 from fastai.torch_core import default_device
 from .layer import check_lam, lam_to_v
@@ -194,13 +195,14 @@ def loss_and_grads(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -
     if xb.shape[0] != self.K or yb.shape[:2] != xb.shape[:2]:
         raise ValueError(f"Expected K={self.K} batches: xb [K,B,...] and yb [K,B], got {tuple(xb.shape)} and {tuple(yb.shape)}")
     K,B = xb.shape[:2]
-    src_masks,tgt_masks = self.draw_masks(B, gens)
-    with self._autocast():
+    with record_function('masks'): src_masks,tgt_masks = self.draw_masks(B, gens)
+    with self._autocast(), record_function('forward'):
         z_s = self._source(xb.flatten(0, 1), src_masks)
         z_s = z_s.reshape(K, B, *z_s.shape[1:])
         losses,new = self._train_loss(self.params, self.buffers, self.v, xb, z_s, tgt_masks, yb)
-    grads = torch.autograd.grad(losses.sum(), self._trainable)
-    grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
+    with record_function('backward'):
+        grads = torch.autograd.grad(losses.sum(), self._trainable)
+        grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
     self.buffers.update(new)
     return losses.detach(), dict(zip([*self.params, 'v'], grads))
 
@@ -213,8 +215,9 @@ def train_step(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -> Te
     eps = p.eps/math.sqrt(1 - p.beta2**t) if p.eps_mode == 'keras' else p.eps
     for grp,l in zip(self.opt.param_groups, (lr, lr*p.lam_lr_mult)): grp.update(lr=l, eps=eps)
     for w,g in zip(self._trainable, grads.values()): w.grad = g
-    self.opt.step()
-    self.opt.zero_grad(set_to_none=True)
+    with record_function('optimiser'):
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
     self.train_iter += 1
     return losses
 
@@ -234,6 +237,10 @@ def logits(self:VmapQuanta, x:Tensor, bs:int=256) -> Tensor:
 @patch
 def evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
     "Each run's test metrics, lists of K: loss, acc, top3, precision and recall (macro and Keras) and lam_s"
+    with record_function('evaluate'): return self._evaluate(x, y, bs)
+
+@patch
+def _evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
     logits,y = self.logits(x, bs),y.to(self.device)
     K,N = logits.shape[:2]
     loss = F.cross_entropy(logits.flatten(0, 1), y.repeat(K), reduction='none').view(K, N).mean(1)
