@@ -31,8 +31,8 @@ __all__ = ['METRIC_COLS', 'top3', 'precision_macro', 'recall_macro', 'keras_coun
 
 # %% ../nbs/api/07_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
-    "Top-3 accuracy"
-    return top_k_accuracy(inp, targ, k=3)
+    "Top-3 accuracy (top-k with k the number of classes, for fewer than 3)"
+    return top_k_accuracy(inp, targ, k=min(3, inp.shape[-1]))
 
 def precision_macro(targ, pred):
     "Macro-averaged precision (a class never predicted counts as 0)"

@@ -13,7 +13,7 @@ import torch
 from .presets import Preset
 from .data import TASKS
 from .store import file_hash
-from .results import load_run, device_name
+from .results import load_run, device_name, cpu_signature
 from .source import CheckpointError
 from .run import train_group, fastai_run
 from .baselines import run_transfer
@@ -30,6 +30,13 @@ def _check_source(path, sha:str|None) -> Path:
     if sha and file_hash(path) != sha:
         raise CheckpointError(f"{path} is not the run's source: its SHA-256 starts {file_hash(path)}, the run's {sha}")
     return path
+
+def _find_source(res:dict, path:Path) -> Path:
+    "Where the run's source is: where the result says, or, for a sweep's result moved elsewhere, beside its `runs/` folder"
+    prov = res['provenance']
+    b = res['config'].get('source_task') == TASKS['B']
+    moved = path.parent.parent/('source_b.pt' if b else 'source.pt')
+    return Path(prov['source']) if Path(prov['source']).exists() or not moved.exists() else moved
 
 def replay_run(res:dict, data=None, source=None, device=None) -> dict:
     "Train the run `res` describes again, the same way (engine, group, threads, precision); returns the new result"
@@ -58,7 +65,7 @@ def replay_run(res:dict, data=None, source=None, device=None) -> dict:
 def replay(path:str|Path, data=None, source=None, device=None) -> dict:
     "Replay the run saved at `path`: the largest absolute difference of each per-epoch metric from the record"
     res = load_run(path)
-    new = replay_run(res, data, source, device)
+    new = replay_run(res, data, source or _find_source(res, Path(path)), device)
     if new['config']['seeds'] != res['config']['seeds']: raise ValueError(f"{path}: the replay derived other seeds than the run's")
     old_ep,new_ep = pd.DataFrame(res['epochs']),pd.DataFrame(new['epochs'])
     if len(old_ep) != len(new_ep) or list(old_ep.columns) != list(new_ep.columns):
@@ -66,4 +73,5 @@ def replay(path:str|Path, data=None, source=None, device=None) -> dict:
     diffs = {c:float(np.nanmax(np.abs(old_ep[c].to_numpy(float) - new_ep[c].to_numpy(float)))) if len(old_ep) else 0.
              for c in old_ep.columns if c != 'epoch'}
     return dict(run=str(path), epochs=len(old_ep), status=(res['status'], new['status']), max_diff=max(diffs.values(), default=0.),
-                diffs=diffs, recorded_on=res['provenance']['device'], replayed_on=device_name(device))
+                diffs=diffs, recorded_on=res['provenance'].get('cpu') or res['provenance']['device'],
+                replayed_on=cpu_signature() if torch.device(device or 'cpu').type == 'cpu' else device_name(device))

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/results.html.md"""
 
 # %% ../nbs/api/09_results.ipynb #060e6ce0
 from __future__ import annotations
-import datetime, os, platform
+import datetime, hashlib, os, platform
 from pathlib import Path
 import pandas as pd
 import torch
@@ -19,7 +19,7 @@ from .learner import final_metrics
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0
-__all__ = ['device_name', 'provenance', 'run_config', 'make_result', 'run_table', 'save_run', 'load_run']
+__all__ = ['device_name', 'cpu_signature', 'provenance', 'run_config', 'make_result', 'run_table', 'save_run', 'load_run']
 
 # %% ../nbs/api/09_results.ipynb #2e564a2c
 def device_name(device=None) -> str:
@@ -28,15 +28,22 @@ def device_name(device=None) -> str:
     if device.type == 'cuda': return torch.cuda.get_device_name(device)
     return _cpu_model() or platform.processor() or 'cpu'
 
-def _cpu_model() -> str|None:
+def _cpuinfo(key:str) -> str|None:
     try: lines = Path('/proc/cpuinfo').read_text().splitlines()
     except OSError: return None
-    return next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), None)
+    return next((l.split(':', 1)[1].strip() for l in lines if l.split(':')[0].strip() == key), None)
+
+def _cpu_model() -> str|None: return _cpuinfo('model name')
+
+def cpu_signature() -> str:
+    "The CPU's model and a hash of its instruction-set flags: two machines with the same signature run the same kernels"
+    flags = _cpuinfo('flags') or platform.machine()
+    return f"{_cpu_model() or platform.processor()} {hashlib.sha256(flags.encode()).hexdigest()[:8]}"
 
 def provenance(source_path:str|Path|None=None, data=None, engine:dict|None=None, device=None) -> dict:
     "Versions, device, threads, data, source-checkpoint hash and engine, to trace a result back to how it was made"
     return dict(quanta_nb=quanta_nb.__version__, torch=torch.__version__, fastai=fastai.__version__,
-                python=platform.python_version(), device=device_name(device), threads=torch.get_num_threads(),
+                python=platform.python_version(), device=device_name(device), cpu=cpu_signature(), threads=torch.get_num_threads(),
                 host=platform.node(), pid=os.getpid(), data=str(data), source=str(source_path) if source_path else None,
                 source_sha256=file_hash(source_path) if source_path else None, engine=engine,
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))

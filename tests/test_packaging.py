@@ -44,7 +44,7 @@ def test_wheel_installs_and_imports_in_fresh_venv(wheel, tmp_path):
 def test_package_is_what_nbdev_exports(tmp_path):
     "quanta_nb/ must be exactly nbdev-export's output: nothing hand-edited, nothing stale"
     copy = tmp_path/'repo'
-    shutil.copytree(ROOT/'nbs', copy/'nbs')
+    shutil.copytree(ROOT/'nbs', copy/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', '_out'))
     shutil.copy(ROOT/'pyproject.toml', copy)
     shutil.copytree(ROOT/'quanta_nb', copy/'quanta_nb', ignore=shutil.ignore_patterns('__pycache__'))
     for f in (copy/'quanta_nb').glob('*.py'):

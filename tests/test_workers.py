@@ -1,0 +1,51 @@
+"""Several `quanta sweep` processes on one folder, as on several machines: every job and the source trained once, the
+report the same as one worker's, and the job of a worker killed mid-job taken over by another."""
+import json, os, signal, time
+from collections import Counter
+from pathlib import Path
+import pandas as pd
+from conftest import quanta, start, counts, events
+
+GRID = ['--preset', 'demo', '--tasks', 'B', '--layers', '0', '3', '6', '--lam-inits', '0.9', '--runs', '2', '--n-train', '64',
+        '--engine', 'fastai', '--quiet', '--claim-timeout', '3']
+
+def test_three_workers_share_one_folder(tmp_path):
+    out = tmp_path/'shared'
+    args = ['sweep', '--out', out, *GRID, '--epochs', '2', '--settings', 'source_epochs=1']
+    ps = [start(*args) for _ in range(3)]
+    outs = [p.communicate(timeout=900) for p in ps]
+    for p,(o,e) in zip(ps, outs): assert p.returncode == 0, e[-3000:]
+    assert len(events(out, 'source_finish')) == 1 and len(events(out, 'source_start')) == 1   # the source, trained once
+    finished = Counter(e['job'] for e in events(out, 'finish'))
+    assert len(finished) == 6 and set(finished.values()) == {1}                          # every job, trained once
+    per_worker = [json.loads(o.strip().splitlines()[-1]) for o,_ in outs]
+    assert sum(c['done'] for c in per_worker) == 6 and all(c['total'] == 6 for c in per_worker)
+    alone = tmp_path/'alone'
+    counts(quanta(*args[:2], alone, *args[3:]))
+    for o in (out, alone): assert quanta('report', o, '--no-figures').returncode == 0
+    a, b = (pd.read_csv(o/'summary.csv') for o in (out, alone))
+    pd.testing.assert_frame_equal(a, b)                                                  # the same report as one worker's
+
+def test_a_killed_workers_job_is_taken_over(demo_source, tmp_path):
+    out = tmp_path/'shared'
+    args = ['sweep', '--out', out, '--source', demo_source, *GRID, '--epochs', '3']
+    w1 = start(*args)
+    deadline = time.time() + 120
+    while time.time() < deadline:                     # wait until w1 holds a job
+        held = [json.loads(f.read_text() or '{}') for f in (out/'claims').glob('*.claim')] if (out/'claims').is_dir() else []
+        if any(c.get('pid') == w1.pid for c in held): break
+        time.sleep(0.1)
+    else: raise AssertionError("worker 1 never claimed a job")
+    w2 = start(*args)
+    time.sleep(1)
+    os.killpg(w1.pid, signal.SIGKILL); w1.wait()
+    o,e = w2.communicate(timeout=900)
+    assert w2.returncode == 0, e[-3000:]
+    assert json.loads(o.strip().splitlines()[-1])['total'] == 6
+    results = {p.stem: json.loads(p.read_text()) for p in (out/'runs').glob('*.json')}
+    assert len(results) == 6 and all(r['status'] == 'ok' for r in results.values())    # nothing lost
+    finished = Counter(e['job'] for e in events(out, 'finish'))
+    assert set(finished) == set(results) and set(finished.values()) == {1}              # nothing run twice to completion
+    taken = [r for r in results.values() if (r['provenance']['claim']['took_over'] or {}).get('pid') == w1.pid]
+    assert taken, "the killed worker's job was taken over, and its result says so"
+    assert not list((out/'claims').glob('*.claim'))
