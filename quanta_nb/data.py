@@ -163,12 +163,13 @@ def _round_robin(images:list) -> list:
         c = parent_label(f); keyed.append((seen[c], c, f)); seen[c] += 1
     return [f for *_,f in sorted(keyed)]
 
-def cifar_items(path:str|Path, n_train:int|None=None) -> L:
-    "Sorted images of `path`/train and `path`/test without the unusable ones, keeping the first `n_train` training images (by class in turn)"
+def cifar_items(path:str|Path, n_train:int|None=None, n_test:int|None=None) -> L:
+    "Sorted images of `path`/train and `path`/test without the unusable ones, keeping the first `n_train` and `n_test` of each (by class in turn)"
     path = Path(path)
     bad = set(bad_images(path))
     train, test = [[f for f in sorted(get_image_files(path/split)) if f not in bad] for split in ('train', 'test')]
     if n_train is not None: train = sorted(_round_robin(train)[:n_train])
+    if n_test is not None: test = sorted(_round_robin(test)[:n_test])
     return L(train + test)
 
 def _in_test(f:Path, root:Path) -> bool: return Path(f).relative_to(root).parts[0] == 'test'
@@ -185,7 +186,7 @@ def cifar_dls(task:str, data:str|Path|None=None, preset:str|Preset='paper', bs:i
     p = get_preset(preset)
     path = get_cifar(task, p.data if data is None else data, skip_bad=p.skip_bad_images)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=class_names(path))),
-                       get_items=partial(cifar_items, n_train=p.n_train),
+                       get_items=partial(cifar_items, n_train=p.n_train, n_test=p.n_test),
                        splitter=FuncSplitter(partial(_in_test, root=path)),
                        get_y=parent_label)
     return dblock.dataloaders(path, path=path, bs=p.bs if bs is None else bs, num_workers=num_workers, device=device)
@@ -201,7 +202,7 @@ def load_uint8(task:str, data=None, split:str='train', preset:str|Preset='paper'
     p = get_preset(preset)
     path = get_cifar(task, p.data if data is None else data, skip_bad=p.skip_bad_images)
     vocab = class_names(path)
-    files = [f for f in cifar_items(path, p.n_train) if _in_test(f, path) == (split == 'test')]
+    files = [f for f in cifar_items(path, p.n_train, p.n_test) if _in_test(f, path) == (split == 'test')]
     with ThreadPoolExecutor(threads) as ex: arrays = list(ex.map(_decode, files))
     x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)   # NHWC bytes seen as NCHW
     x = x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)

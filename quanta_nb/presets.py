@@ -41,6 +41,7 @@ class Preset:
     source_epochs:int|None=None  # epochs of the source (None: `epochs`)
     last_n:int=10                # a run's final metric = mean of its last `last_n` epochs
     n_train:int|None=None        # training images used, the same number of each class (None: all)
+    n_test:int|None=None         # test images evaluated every epoch, the same number of each class (None: all)
     data:str='fastai'            # default data: 'fastai' (download with `untar_data`) or 'sample' (embedded)
     skip_bad_images:bool=False   # leave out unreadable images (with a warning) instead of refusing the data
     # the augmentation, one affine warp per image
@@ -109,6 +110,7 @@ _ORIGIN = dict(
     source_epochs="code: the source trains like a target (60 epochs); cpu: twice the targets' epochs",
     last_n="text: the mean of the last 10 epochs; cpu, demo: a third of a short run",
     n_train="text and code: all 50,000 training images; cpu: a class-balanced subset",
+    n_test="text and code: the whole test set (10,000 images) after every epoch; cpu: a class-balanced fifth of it",
     data="paper, authors_code, cpu: real CIFAR; demo: the embedded sample",
     skip_bad_images="off: a data folder with an unusable image is refused before training, naming every bad file",
     max_rotate="code: rotation ±45°; demo: ±10°, so that 600 images can teach anything in minutes",

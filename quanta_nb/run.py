@@ -80,7 +80,7 @@ _RESIDENT = {}
 
 def resident(task:str, data, split:str, preset:Preset, device, channels_last:bool=False):
     "`load_uint8`'s tensors, decoded once per process and kept (the last four sets)"
-    key = (task, str(data), split, preset.n_train, preset.skip_bad_images, str(device), channels_last)
+    key = (task, str(data), split, preset.n_train, preset.n_test, preset.skip_bad_images, str(device), channels_last)
     if key not in _RESIDENT:
         while len(_RESIDENT) >= 4: _RESIDENT.pop(next(iter(_RESIDENT)))
         _RESIDENT[key] = load_uint8(task, data, split, preset, device, channels_last)
