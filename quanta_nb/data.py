@@ -91,8 +91,11 @@ def _find_splits(path:Path, name:str) -> Path:
     if _has_splits(path): return path
     subs = [p for p in sorted(path.iterdir()) if p.is_dir() and (p.name == name or p.name.startswith(f'{name}-')) and _has_splits(p)]
     if subs: return subs[0]
+    arcs = [p for p in sorted(path.iterdir()) if p.is_file() and p.name.endswith(('.tar.gz', '.tgz'))
+            and (_archive_stem(p) == name or _archive_stem(p).startswith(f'{name}-'))]
+    if arcs: return _find_splits(untar_once(arcs[0]), name)
     found = ', '.join(sorted(p.name for p in path.iterdir())[:10]) or 'nothing'
-    raise DataError(f"{path} has no train/ and test/ folders, nor a {name}/ subfolder with them (it holds: {found})")
+    raise DataError(f"{path} has no train/ and test/ folders, nor a {name}/ subfolder with them or a {name}.tar.gz (it holds: {found})")
 
 def get_cifar(task:str, data:str|Path|None=None, skip_bad:bool=False) -> Path:
     "The checked folder holding `train/` and `test/` of `task`, from `data`: None/'sample', 'fastai', a folder or a .tar.gz"

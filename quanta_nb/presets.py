@@ -80,8 +80,8 @@ class Preset:
 PRESETS = dict(
     paper=Preset('paper'),
     authors_code=Preset('authors_code', widths=(64, 128, 512), lr=2e-4),
-    cpu=Preset('cpu', width_mult=1/8, n_train=10_000, epochs=15, source_epochs=30, last_n=5, lr=1e-3, lam_lr_mult=1.,
-               data='fastai'),
+    cpu=Preset('cpu', width_mult=1/8, n_train=5_000, n_test=2_000, epochs=8, source_epochs=30, last_n=3, lr=1e-3,
+               lam_lr_mult=7.5),
     demo=Preset('demo', width_mult=1/8, lr=2e-3, bn_momentum=0.1, max_rotate=10., flip_vert=False,
                 lam_lr_mult=30., epochs=8, last_n=3, data='sample'),
 )
@@ -97,9 +97,9 @@ _ORIGIN = dict(
     bn_momentum="code: Keras BatchNormalization momentum 0.99, i.e. PyTorch 0.01; demo: 0.1, because with 18 "
                 "steps per epoch the running statistics used at test time would not settle",
     bn_eps="code: Keras default 1e-3",
-    lr="text: Adam 1e-4; code: 2e-4; cpu, demo: larger, for runs 100 to 1000 times shorter",
-    lam_lr_mult="text and code: v trained with the same rate as the weights; demo: 30, so that a few hundred "
-                "steps move λ_S as far as the paper's 94,000; cpu: see the reproduction page",
+    lr="text: Adam 1e-4; code: 2e-4; cpu, demo: 1e-3 and 2e-3, for runs 75 to 1000 times shorter",
+    lam_lr_mult="text and code: v trained with the same rate as the weights; cpu: 7.5, so that v gets the paper's "
+                "budget of Adam steps (8 epochs x 156 steps x 7.5e-3 = 9.4 = 93,780 x 1e-4); demo: 30, for the same reason",
     lr_decay="code: Keras `Adam(decay=1e-6)`, inverse-time learning-rate decay per step; the text's "
              "'weight decay 1e-6' is this argument, which the code's comment mislabels as weight decay",
     wd="code: no weight decay and no L2 penalty (see lr_decay)",
@@ -107,8 +107,8 @@ _ORIGIN = dict(
     eps="code: Keras Adam default 1e-7",
     eps_mode="code: Keras adds eps to sqrt(v) before the bias correction (PyTorch and fastai after)",
     bs="text and code: 32", epochs="text and code: 60; cpu, demo: fewer",
-    source_epochs="code: the source trains like a target (60 epochs); cpu: twice the targets' epochs",
-    last_n="text: the mean of the last 10 epochs; cpu, demo: a third of a short run",
+    source_epochs="code: the source trains like a target (60 epochs); cpu: 30, so that the narrow source learns",
+    last_n="text: the mean of the last 10 epochs; cpu, demo: the last 3 epochs of a short run",
     n_train="text and code: all 50,000 training images; cpu: a class-balanced subset",
     n_test="text and code: the whole test set (10,000 images) after every epoch; cpu: a class-balanced fifth of it",
     data="paper, authors_code, cpu: real CIFAR; demo: the embedded sample",
