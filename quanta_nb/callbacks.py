@@ -47,17 +47,17 @@ class LambdaTracker(Callback):
         if self.batch_lams and torch.is_tensor(self.batch_lams[0]):
             self.batch_lams = torch.stack(self.batch_lams).cpu().tolist()
 
-    def plot(self, ax=None, title='λ_S during training'):
+    def plot(self, ax=None, title='$\\lambda_S$ during training'):
         "Plot lambda_S of each QUANTA layer against training batches, with the epoch ends marked"
-        if ax is None: _,ax = plt.subplots(figsize=(6, 3.5))
+        if ax is None: _,ax = plt.subplots(figsize=(6, 3.4))
         n_b = len(self.batch_lams)
         per_epoch = n_b / max(1, len(self.epoch_lams))
         for i,name in enumerate(self.names):
             line, = ax.plot(range(n_b+1), [self.init_lams[i]] + [b[i] for b in self.batch_lams], lw=1, label=name)
             ax.plot([per_epoch*(e+1) for e in range(len(self.epoch_lams))], [e[i] for e in self.epoch_lams],
                     'o', color=line.get_color(), ms=4)
-        ax.set_xlabel('training batch (dots: end of epoch)'); ax.set_ylabel('λ_S'); ax.set_title(title)
-        if len(self.names) > 1: ax.legend(fontsize=7)
+        ax.set_xlabel('training batch (dots: end of epoch)'); ax.set_ylabel('$\\lambda_S$'); ax.set_title(title)
+        if len(self.names) > 1: ax.legend(fontsize=9, ncol=2)
         return ax
 
 # %% ../nbs/api/06_callbacks.ipynb #84e40aad

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 import torch
 from torch import nn, Tensor
+from fastcore.basics import patch
 from .layer import QuantaLayer, check_lam
 from .presets import Preset, get_preset
 
@@ -168,21 +169,22 @@ class QuantaModel(nn.Module):
                 if isinstance(m, nn.modules.dropout._DropoutNd): m.train(mode)
         return self
 
-    @property
-    def source(self) -> nn.Module:
-        "The source model (the first one, with several)"
-        return self.sources[0]
+# %% ../nbs/api/02_models.ipynb #8e3c0b0a
+@patch(as_prop=True)
+def source(self:QuantaModel) -> nn.Module:
+    "The source model (the first one, with several)"
+    return self.sources[0]
 
-    @property
-    def quanta(self) -> QuantaLayer:
-        "The QUANTA layer (when there is one; see `quantas` for several)"
-        if len(self.quantas) != 1: raise ValueError(f"This model has {len(self.quantas)} QUANTA layers: use `.quantas`")
-        return self.quantas[0]
+@patch(as_prop=True)
+def quanta(self:QuantaModel) -> QuantaLayer:
+    "The QUANTA layer (when there is one; see `quantas` for several)"
+    if len(self.quantas) != 1: raise ValueError(f"This model has {len(self.quantas)} QUANTA layers: use `.quantas`")
+    return self.quantas[0]
 
-    @property
-    def lam_s(self) -> dict:
-        "Current lambda_S of each QUANTA layer, by layer name"
-        return {n:q.lam_s for n,q in zip(self.layers, self.quantas)}
+@patch(as_prop=True)
+def lam_s(self:QuantaModel) -> dict:
+    "Current lambda_S of each QUANTA layer, by layer name"
+    return {n:q.lam_s for n,q in zip(self.layers, self.quantas)}
 
 # %% ../nbs/api/02_models.ipynb #6e76610b
 def target_model(n_out:int, preset:str|Preset='paper', layer:int|list=0) -> QuantaCNN:

@@ -16,6 +16,7 @@ __all__ = ['PRESETS', 'Preset', 'preset_table', 'get_preset', 'parse_settings']
 @dataclass(frozen=True)
 class Preset:
     "Every setting of one QUANTA protocol: network, optimiser, augmentation, data and run length"
+    # One record of every setting, each with its comment: kept in one cell so that the whole protocol reads at once.
     name:str
     # the network
     widths:tuple=(64, 256, 512)  # feature maps of the three conv blocks

@@ -125,6 +125,7 @@ def source_accuracy(dir:str|Path) -> float|None:
         warnings.warn(f"No source accuracy for the figures: {e}")
         return None
 
+# %% ../nbs/api/17_report.ipynb #dd3a67a2
 def report(dir:str|Path, figures:bool=True, lam_init:float=0.9) -> pd.DataFrame:
     "Write `dir`/summary.csv, curves.csv, report.json and (if `figures`) fig3-5.png and profiles.png for the sweep in `dir`; returns the summary"
     dir = Path(dir)

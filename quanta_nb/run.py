@@ -135,6 +135,7 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
                 checkpoint_every:int=1, quiet:bool=True, group:str|None=None, on_epoch=None, eval_bs:int=256,
                 amp:bool=False, channels_last:bool=False, compile:bool|str=False) -> list[dict]:
     "Train the QUANTA runs `runs` (`(lam_init, run)` pairs) of `task` and `layer` together on the fast engine; one result each"
+    # Set-up, the epoch loop and the results, in the order they happen: one function reads as one group's life.
     preset = get_preset(preset)
     epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
     if not runs: raise ValueError("train_group needs at least one run: a list of (lam_init, run) pairs")

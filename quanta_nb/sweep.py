@@ -98,6 +98,7 @@ def _read_sweep(path:Path) -> dict:
         raise ValueError(f"{path} is not a quanta-nb sweep file; use another folder")
     return meta
 
+# %% ../nbs/api/15_sweep.ipynb #8070572d
 def _prepare(out:Path, preset:Preset, epochs:int, data, seed:int, sources:dict, grid:dict, force:bool, timeout:float,
              quiet:bool) -> dict:
     "Check `out`'s configuration, put the sources there (copied or trained once), record the grid; returns the sources' paths"
@@ -152,6 +153,7 @@ def _train(unit:Unit, jobs:list, ctx:dict, claims:dict) -> list[dict]:
     return train_group(j.task, j.layer, [(x.lam_init, x.run) for x in jobs], source=ctx['source'],
                        checkpoint=ctx['out']/'groups'/f'{unit.name}.pt', group=unit.name, on_epoch=check, **kw)
 
+# %% ../nbs/api/15_sweep.ipynb #92863b96
 def run_unit(unit:Unit, ctx:dict) -> dict:
     "Claim, train and write the jobs of `unit` that have no result yet; the status of each job this worker ran"
     out,timeout = ctx['out'],ctx['timeout']
@@ -222,6 +224,7 @@ def default_group(preset:Preset, device=None) -> int:
     if device.type != 'cuda': return 8
     return choose_k(torch.cuda.mem_get_info(device)[0], run_bytes(preset, 100), max_k=64)
 
+# %% ../nbs/api/15_sweep.ipynb #2bca1c75
 def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5),
               runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data=None,
               source:str|Path|None=None, source_b:str|Path|None=None, seed:int=0, engine:str|None=None,

@@ -68,6 +68,7 @@ def _leaf(name:str, m:nn.Module, x:Tensor, params:dict, buffers:dict, train:bool
 # %% ../nbs/api/10_vmap.ipynb #9bacce4b
 class VmapQuanta:
     "K QUANTA runs of one source and one layer, trained together: own weights, BN statistics, Adam state, λ and masks each"
+    # The constructor checks the two models and lays out the K runs' state; its methods follow, one cell each.
     def __init__(self,
                  source:nn.Module, # the trained, frozen source (shared by all runs)
                  targets:list, # K fresh targets of the same architecture (a chain of nn.Sequential, like QuantaCNN)
