@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/data.html.md"""
 
 # %% ../nbs/api/04_data.ipynb #b2d23a0d
 from __future__ import annotations
-import gzip, hashlib, os, shutil, tarfile, tempfile, warnings, zlib
+import gzip, hashlib, os, random, shutil, tarfile, tempfile, warnings, zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -160,14 +160,15 @@ def check_images(path:str|Path, size:int=32, skip_bad:bool=False) -> Path:
 
 # %% ../nbs/api/04_data.ipynb #16e51ac9
 def _round_robin(images:list) -> list:
-    "`images` ordered as the first of every class, then the second of every class, ..."
-    seen, keyed = Counter(), []
-    for f in images:
-        c = parent_label(f); keyed.append((seen[c], c, f)); seen[c] += 1
-    return [f for *_,f in sorted(keyed)]
+    "`images` in a fixed random order within each class, then interleaved: one of every class, then another of every class, ..."
+    by_class = {}
+    for f in images: by_class.setdefault(parent_label(f), []).append(f)
+    for c,fs in by_class.items(): random.Random(f'quanta-nb/{c}').shuffle(fs)
+    return [f for i in range(max(map(len, by_class.values()), default=0)) for c in sorted(by_class) if i < len(by_class[c])
+            for f in [by_class[c][i]]]
 
 def cifar_items(path:str|Path, n_train:int|None=None, n_test:int|None=None) -> L:
-    "Sorted images of `path`/train and `path`/test without the unusable ones, keeping the first `n_train` and `n_test` of each (by class in turn)"
+    "Sorted images of `path`/train and `path`/test without the unusable ones; `n_train` and `n_test` keep class-balanced random subsets"
     path = Path(path)
     bad = set(bad_images(path))
     train, test = [[f for f in sorted(get_image_files(path/split)) if f not in bad] for split in ('train', 'test')]
