@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 import pandas as pd
-import torch
 from torch import nn
 from .presets import Preset, get_preset
 from .models import QuantaCNN, transferable_layers, resolve_layer, check_same_structure, WEIGHTED

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/bench.html.md"""
 
 # %% ../nbs/api/19_bench.ipynb #c0d1e203
 from __future__ import annotations
-import datetime, sys, tempfile, time
+import datetime, tempfile, time
 from pathlib import Path
 import pandas as pd
 import torch

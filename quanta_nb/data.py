@@ -7,7 +7,6 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/data.html.md"""
 # %% ../nbs/api/04_data.ipynb #b2d23a0d
 from __future__ import annotations
 import gzip, hashlib, os, random, shutil, tarfile, tempfile, warnings, zlib
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib.resources import files

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn, Tensor
-import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['check_lam', 'lam_to_v', 'QuantaLayer']

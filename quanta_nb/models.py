@@ -8,7 +8,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/models.html.md"""
 from __future__ import annotations
 from collections import OrderedDict
 import torch
-from torch import nn, Tensor
+from torch import nn
 from fastcore.basics import patch
 from .layer import QuantaLayer, check_lam
 from .presets import Preset, get_preset

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io, time, warnings
 from functools import partial
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/streams.html.md"""
 
 # %% ../nbs/api/05_streams.ipynb #0a1b2c3f
 from __future__ import annotations
-import hashlib, math, random
+import hashlib, math
 import torch
 from torch import Tensor
 import torch.nn.functional as F

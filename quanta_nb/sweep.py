@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/sweep.html.md"""
 
 # %% ../nbs/api/15_sweep.ipynb #9370244b
 from __future__ import annotations
-import json, os, platform, tempfile, time, warnings
+import json, os, tempfile, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
@@ -19,7 +19,7 @@ from .results import load_run
 from .run import run_quanta, train_group, check_engine, DEFAULT_ENGINE
 from .baselines import run_transfer
 from .claims import try_claim, claim_or_wait, list_claims, DEFAULT_TIMEOUT
-from .grid import Job, Unit, sweep_grid, sweep_units, shard
+from .grid import Job, Unit, sweep_grid, sweep_units, shard as take_shard
 from .store import save_json, load_json, file_hash, atomic_write, clean_stale_tmp, progress, _HOST
 
 # %% auto #0
@@ -240,7 +240,7 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     jobs = sweep_grid(tasks, layers, lam_inits, runs, kinds, last_layer=len(transferable_layers(net)) - 1)
     for l in dict.fromkeys(j.layer for j in jobs): resolve_layer(net, l)   # a wrong layer fails now, not hours later
     units = sweep_units(jobs, engine, group or default_group(preset))
-    if shard is not None: units = __import__('quanta_nb.grid', fromlist=['shard']).shard(units, shard)
+    if shard is not None: units = take_shard(units, shard)
     jobs = [j for u in units for j in u.jobs]
     need_b = any(j.kind.startswith('selffer') and j.task == 'B' for j in jobs) or source_b is not None
     sources = dict(source=(source, 'A'), **(dict(source_b=(source_b, 'B')) if need_b else {}))
