@@ -10,7 +10,7 @@ import os, json, math, time, secrets, tempfile, threading
 from datetime import datetime, timezone
 from pathlib import Path
 from fastcore.basics import patch
-from .store import _HOST, clean_stale_tmp
+from .store import _HOST, _alive, clean_stale_tmp
 
 # %% auto #0
 __all__ = ['CLAIM_FORMAT', 'DEFAULT_TIMEOUT', 'claim_path', 'Claim', 'try_claim', 'list_claims', 'wait_for', 'claim_or_wait']
@@ -57,6 +57,11 @@ def _stale_after(rec:dict|None, timeout:float|None) -> float:
     try: own = _check_timeout(rec['timeout'])
     except (TypeError, KeyError, ValueError): own = 0.
     return max(own, timeout or 0.) or DEFAULT_TIMEOUT
+
+def _is_stale(rec:dict|None, age:float, timeout:float|None) -> bool:
+    "Whether claim `rec`, `age` seconds after its last heartbeat, is stale: too old, or held by a dead process of this machine"
+    dead_here = rec is not None and rec.get('host') == _HOST and isinstance(rec.get('pid'), int) and not _alive(rec['pid'])
+    return dead_here or age > _stale_after(rec, timeout)
 
 # %% ../nbs/api/13_claims.ipynb #41fb4bd6
 class Claim:
@@ -178,7 +183,7 @@ def try_claim(folder:str|Path, name:str, timeout:float=DEFAULT_TIMEOUT, what:str
         rec,st = _read(path)
         if st is None: continue                 # released meanwhile: try again
         age = _fs_now(folder) - st.st_mtime
-        if age <= _stale_after(rec, timeout): return None
+        if not _is_stale(rec, age, timeout): return None
         return _take_over(folder, name, timeout, what, rec, st, age)
     return None
 
@@ -195,7 +200,7 @@ def list_claims(folder:str|Path, timeout:float|None=None) -> list[dict]:
         if st is None: continue
         age,prev = max(0., now - st.st_mtime),(rec or {}).get('took_over')
         out.append(dict(name=p.name[:-len('.claim')], **{k:(rec or {}).get(k) for k in ('host', 'pid', 'since', 'what')},
-                        age=round(age, 1), stale=age > _stale_after(rec, timeout), corrupt=rec is None,
+                        age=round(age, 1), stale=_is_stale(rec, age, timeout), corrupt=rec is None,
                         took_over=f"{prev.get('host')}:{prev.get('pid')}" if isinstance(prev, dict) and 'pid' in prev else None))
     return out
 
@@ -207,7 +212,7 @@ def wait_for(path:str|Path, folder:str|Path, name:str, timeout:float=DEFAULT_TIM
     while not path.exists():
         rec,st = _read(cpath)
         if st is None: return path.exists()
-        if _fs_now(folder) - st.st_mtime > _stale_after(rec, timeout): return False
+        if _is_stale(rec, _fs_now(folder) - st.st_mtime, timeout): return False
         if not said and say is not None:
             rec = rec or {}
             say(f"waiting for worker {rec.get('host')}:{rec.get('pid')} {rec.get('what') or 'holding '+repr(name)} "

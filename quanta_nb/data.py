@@ -121,7 +121,9 @@ def _why_bad(f:Path, size:int=32) -> str:
     "Why image `f` cannot be used ('' if it can)"
     try:
         with Image.open(f) as im: im.load(); w,h = im.size
-    except Exception as e: return f"cannot be read as an image ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    except Exception as e:
+        why = (str(e).splitlines() or [''])[0].replace(f"'{f}'", '').replace(str(f), '').strip(' :')
+        return f"cannot be read as an image ({type(e).__name__}{': ' + why if why else ''})"
     return '' if (w,h) == (size,size) else f"is {w}x{h} pixels; expected {size}x{size}"
 
 def _signature(path:Path, files:list, size:int) -> str:

@@ -13,7 +13,7 @@ import sklearn.metrics as skm
 import torch
 import torch.nn.functional as F
 from torch import nn
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, listify
 from fastai.learner import Learner, Metric
 from fastai.callback.progress import ProgressCallback  # noqa: F401 (adds progress bars, `no_bar`)
 from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, step_stat, adam_step
@@ -93,7 +93,7 @@ def preset_learner(dls, model:nn.Module, preset:str|Preset='paper', cbs=None, me
     "A `Learner` training `model` on `dls` with the preset's optimiser and learning rate, and the run's streams from `seeds`"
     preset = get_preset(preset)
     cbs = ([NanGuard(), SeededStreams(ifnone(seeds, random_seeds()), preset)]
-           + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + list(cbs or []))
+           + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + listify(cbs))
     kw = {} if splitter is None else dict(splitter=splitter)
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(), lr=ifnone(lr, preset.lr), wd=preset.wd, wd_bn_bias=True,
                    opt_func=partial(preset_opt, preset=preset, no_wd=no_wd),
@@ -116,7 +116,7 @@ def quanta_learner(dls, source:nn.Module, layer:int|str|list=0, lam_init:float=0
     preset,seeds = get_preset(preset),ifnone(seeds, random_seeds())
     if target is None: target = seeded_model(partial(target_model, len(dls.vocab), preset, layer), seeds['weights'])
     model = QuantaModel(source, target, layer, lam_init, source_dropout=preset.source_dropout)
-    return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + list(cbs or []), splitter=quanta_splitter,
+    return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + listify(cbs), splitter=quanta_splitter,
                           lr=[preset.lr, preset.lr*preset.lam_lr_mult], seeds=seeds, no_wd=(1,))
 
 # %% ../nbs/api/07_learner.ipynb #5c2058e0

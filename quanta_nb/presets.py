@@ -6,6 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/presets.html.md"""
 
 # %% ../nbs/api/01_presets.ipynb #57fed852
 from __future__ import annotations
+import difflib
 from dataclasses import dataclass, replace, asdict, fields
 import pandas as pd
 
@@ -160,7 +161,9 @@ def parse_settings(items:list[str]|None) -> dict:
         if '=' not in item: raise ValueError(f"Preset setting {item!r} should look like KEY=VALUE, e.g. lr=1e-3")
         k,v = item.split('=', 1)
         k = k.strip().replace('-', '_')
-        if k not in types: raise ValueError(f"Unknown preset setting {k!r}; valid: {sorted(types)}")
+        if k not in types:
+            close = difflib.get_close_matches(k, types, n=3, cutoff=0.5)
+            raise ValueError(f"Unknown preset setting {k!r}; " + (f"did you mean {' or '.join(map(repr, close))}?" if close else f"valid: {sorted(types)}"))
         try: res[k] = _parse(types[k], v)
         except (ValueError, KeyError): raise ValueError(f"Preset setting {k}={v!r} is not a valid {types[k]}") from None
     return res

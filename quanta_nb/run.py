@@ -27,8 +27,8 @@ from .results import run_config, make_result, provenance
 from .vmap import VmapQuanta
 
 # %% auto #0
-__all__ = ['GROUP_FORMAT', 'ENGINES', 'DEFAULT_ENGINE', 'quanta_source', 'fastai_run', 'resident', 'train_group', 'check_engine',
-           'run_quanta']
+__all__ = ['GROUP_FORMAT', 'ENGINES', 'DEFAULT_ENGINE', 'quanta_source', 'deterministic', 'fastai_run', 'resident', 'train_group',
+           'check_engine', 'run_quanta']
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a07
 def quanta_source(source:nn.Module|str|Path|None, preset:Preset, data) -> tuple[nn.Module, Path|None]:
@@ -59,10 +59,16 @@ def _in_precision(learn, dtype):
     learn.loss_func = nn.CrossEntropyLoss()
     learn.add_cb(_RecordFloat32())
 
+def deterministic(device):
+    "Ask cuDNN for deterministic kernels on a GPU (as fastai's `set_seed(reproducible=True)`): the same run, the same result"
+    if torch.device(device or default_device()).type == 'cuda':
+        torch.backends.cudnn.deterministic,torch.backends.cudnn.benchmark = True,False
+
 def fastai_run(task:str, layer, lam_init:float, preset:Preset, source, data, epochs:int, seed:int=0, run:int=0,
                quiet:bool=False, device=None, dtype=None) -> dict:
     "Train one QUANTA run with a fastai `Learner` (`quanta_learner`); returns its result"
     model, src_path = quanta_source(source, preset, data)
+    deterministic(device)
     names = _layer_names(model, layer)
     seeds = run_seeds('quanta', task, _seed_layer(names), lam_init, run, seed)
     learn = quanta_learner(cifar_dls(task, data, preset, device=device), model, layer, lam_init, preset, seeds=seeds)
@@ -144,6 +150,7 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
     name = resolve_layer(model, layer)
     seeds = [run_seeds('quanta', task, name, lam, r, seed) for lam,r in runs]
     device = torch.device(device or default_device())
+    deterministic(device)
     x_tr,y_tr,vocab = resident(task, data, 'train', preset, device, channels_last)
     x_te,y_te,_ = resident(task, data, 'test', preset, device, channels_last)
     if len(x_tr) < preset.bs: raise ValueError(f"{len(x_tr)} training images make no full batch of {preset.bs}")

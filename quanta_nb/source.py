@@ -49,7 +49,7 @@ def load_checkpoint(path:str|Path) -> dict:
     if path.is_dir(): raise CheckpointError(f"Source checkpoint {path} is a folder, not a file")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = str(e).strip().splitlines()[0].split('. ')[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path} is not a readable quanta-nb checkpoint (corrupt or not a torch file): {msg}") from None
     if not isinstance(ckpt, dict) or ckpt.get('format') != FORMAT:
         raise CheckpointError(f"{path} is not a quanta-nb source checkpoint (expected format {FORMAT!r})")
