@@ -28,6 +28,7 @@ class LambdaTracker(Callback):
     "Record lambda_S of every QUANTA layer per batch and per epoch, and show it as a column of the progress table"
     order = Recorder.order - 1   # add our columns before the Recorder reads the metric names
     def before_fit(self):
+        if hasattr(self.learn, 'gather_preds'): self.run = False; return   # get_preds and validate keep the history
         named = [(n, m) for n,m in self.learn.model.named_modules() if isinstance(m, QuantaLayer)]
         if not named: raise ValueError("LambdaTracker found no QuantaLayer in the model")
         self.qlayers = [m for _,m in named]
@@ -65,7 +66,9 @@ class InvTimeDecay(Callback):
     "Keras' legacy learning-rate decay: lr_t = lr_0/(1 + decay*t), t = training steps so far"
     order = 1
     def __init__(self, decay:float): self.decay = decay
-    def before_fit(self): self.lr0 = [h['lr'] for h in self.opt.hypers]   # one per parameter group
+    def before_fit(self):
+        if self.opt is None or hasattr(self.learn, 'gather_preds'): self.run = False; return   # get_preds, validate: nothing to decay
+        self.lr0 = [h['lr'] for h in self.opt.hypers]   # one per parameter group
     def before_batch(self):
         if self.training: self.opt.set_hyper('lr', [lr/(1 + self.decay*self.train_iter) for lr in self.lr0])
     def after_fit(self): self.opt.set_hyper('lr', self.lr0)

@@ -126,7 +126,7 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dir:str, # folder of a sweep
-               figures:bool=True): # also write the figures
+               figures:bool=True): # write the figures too (--no-figures: only the tables)
     "Aggregate a sweep's results into DIR/summary.csv and the paper's figures"
     import pandas as pd
     from quanta_nb.report import report

@@ -16,6 +16,7 @@ from torch import nn
 from fastcore.basics import ifnone, listify
 from fastai.learner import Learner, Metric
 from fastai.callback.progress import ProgressCallback  # noqa: F401 (adds progress bars, `no_bar`)
+import fastai.callback.schedule  # noqa: F401 (adds `fit_one_cycle` and `lr_find` to every Learner)
 from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, step_stat, adam_step
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, top_k_accuracy, skm_to_fastai

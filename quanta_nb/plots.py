@@ -96,7 +96,7 @@ def fig4(summary:pd.DataFrame, source_acc:float|None=None, lam_init:float=0.9, e
         _errbar(ax, g, 'acc', err, fmt='x', color='tab:blue', ms=8, mew=2, capsize=0, label='target top-1 accuracy')
         if source_acc is not None: ax.axhline(source_acc, color='grey', ls='--', lw=1, label=f'source accuracy ({source_acc:.2f})')
         _panel(ax, i, TASK_NAMES.get(task, task))
-        _layer_axis(ax, g['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3); ax.legend(fontsize=LEGEND, loc='lower left')
+        _layer_axis(ax, g['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3); ax.legend(fontsize=LEGEND, loc='best')
     fig.suptitle(f'$\\lambda_S^{{init}}$ = {lam_init}', fontsize=10)
     fig.tight_layout()
     return fig
@@ -162,13 +162,13 @@ def plot_profiles(summary:pd.DataFrame, source_acc:float|None=None, lam_init:flo
             _errbar(tw, g.assign(layer=g['layer'].astype(int)).sort_values('layer'), 'T', err, ls=':', marker='^', color=f'C{7+i}', label=f'Chen $T_n$ {label}')
         tw.axhline(1, color='grey', lw=0.8, ls=':'); tw.set_ylim(bottom=0); tw.set_ylabel('Chen et al. $T_n$')
         h2, l2 = tw.get_legend_handles_labels(); handles, labels = handles + h2, labels + l2
-    if handles: ax_t.legend(handles, labels, fontsize=LEGEND, loc='lower left')
+    if handles: ax_t.legend(handles, labels, fontsize=LEGEND, loc='best')
     for label, g in yos.groupby('label', sort=False):
         c, ls, mk = _STYLES.get(label, (None, '-', 'o'))
         _errbar(ax_a, g.sort_values('layer'), 'acc', err, color=c, ls=ls, marker=mk, label=label)
     if source_acc is not None: ax_a.axhline(source_acc, color='grey', ls='--', lw=1, label=f'source accuracy ({source_acc:.2f})')
     ax_a.set_ylabel('target test accuracy'); ax_a.set_ylim(0, 1.02)
-    if ax_a.get_legend_handles_labels()[0]: ax_a.legend(fontsize=LEGEND, loc='lower left')
+    if ax_a.get_legend_handles_labels()[0]: ax_a.legend(fontsize=LEGEND, loc='best')
     for i, (ax, title) in enumerate(((ax_t, 'transferability'), (ax_a, 'Yosinski et al. baselines'))):
         _panel(ax, i, title); _layer_axis(ax, range(7)); ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -179,7 +179,7 @@ def plot_run(result:dict):
     "Accuracy, loss and λ_S per epoch of one run result"
     ep, cfg = pd.DataFrame(result['epochs']), result['config']
     lams = [c for c in ep if c.startswith('lam_s')]
-    fig, axs = plt.subplots(1, 2 + bool(lams), figsize=(2.9 * (2 + bool(lams)), 3.2))
+    fig, axs = plt.subplots(1, 2 + bool(lams), figsize=(2.8 * (2 + bool(lams)), 3.2))
     for m in ('acc', 'top3'):
         if m in ep: axs[0].plot(_x(ep), ep[m], 'o-', ms=3, label={'acc': 'top-1', 'top3': 'top-3'}[m])
     axs[0].set_ylim(0, 1); axs[0].set_ylabel('test accuracy')

@@ -31,9 +31,17 @@ def _fmt(x) -> str:
     if isinstance(x, (list, tuple)): return '+'.join(map(_fmt, x))
     return str(x)
 
+def _layer_name(layer):
+    "A layer as its module name: an index means the paper CNN's layer, whose names every run of it records"
+    if isinstance(layer, (list, tuple)): return [_layer_name(l) for l in layer]
+    if isinstance(layer, str) and layer.lstrip('-').isdigit(): layer = int(layer)
+    if not isinstance(layer, int): return layer
+    from quanta_nb.models import QuantaCNN, resolve_layer
+    return resolve_layer(QuantaCNN(10, 'demo'), layer)
+
 def run_seeds(role:str, task:str, layer=None, lam_init:float|None=None, run:int=0, seed:int=0) -> dict:
     "The seed of each random stream (weights, order, augment, dropout) of the run that `role`, `task`, `layer`, `lam_init` and `run` describe"
-    key = (seed, role, task_letter(task), _fmt(layer), _fmt(None if lam_init is None else float(lam_init)), int(run))
+    key = (seed, role, task_letter(task), _fmt(_layer_name(layer)), _fmt(None if lam_init is None else float(lam_init)), int(run))
     return {s:derive_seed(*key, s) for s in STREAMS}
 
 # %% ../nbs/api/05_streams.ipynb #5d6e7f80
