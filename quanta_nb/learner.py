@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/learner.html.md"""
 
 # %% ../nbs/api/07_learner.ipynb #5ccf65db
 from __future__ import annotations
-import math, random
+import math, random, sys
 from functools import partial
 import pandas as pd
 import sklearn.metrics as skm
@@ -16,6 +16,7 @@ from torch import nn
 from fastcore.basics import ifnone, listify
 from fastai.learner import Learner, Metric
 from fastai.callback.progress import ProgressCallback  # noqa: F401 (adds progress bars, `no_bar`)
+from fastprogress.fastprogress import IN_NOTEBOOK
 import fastai.callback.schedule  # noqa: F401 (adds `fit_one_cycle` and `lr_find` to every Learner)
 from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, step_stat, adam_step
 from fastai.losses import CrossEntropyLossFlat
@@ -141,6 +142,8 @@ def fit_run(learn:Learner, epochs:int, quiet:bool=False) -> tuple[pd.DataFrame, 
     "Train `learn` for `epochs` epochs (constant lr); returns the per-epoch metrics and the failure `NanGuard` saw, if any"
     if quiet:
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
-    else: learn.fit(epochs)
+    elif IN_NOTEBOOK or sys.stdout.isatty(): learn.fit(epochs)
+    else:                                       # a log: one line per epoch, no progress-bar redraws
+        with learn.no_bar(): learn.fit(epochs)
     guard = getattr(learn, 'nan_guard', None)
     return epoch_metrics(learn), (guard.failure if guard else None)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Execute docs notebooks and save their outputs, so the rendered site shows the figures and tables.
 
-    python tools/save_outputs.py nbs/06_learner.ipynb nbs/12_report.ipynb ...
+    python tools/save_outputs.py nbs/api/07_learner.ipynb nbs/api/17_report.ipynb ...
+    python tools/save_outputs.py --flags slow nbs/api/19_bench.ipynb     # run the cells flagged `slow` too
 
 Runs each notebook with `nbdev-test --save` (cells marked `#| eval: false` are skipped, as in the tests), then keeps of
 each text stream only what a terminal would finally show (progress bars collapse to their last frame, so fastai's
@@ -33,8 +34,11 @@ def tidy(path:Path):
 
 if __name__ == '__main__':
     env = {**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
-    for nb in map(Path, sys.argv[1:]):
-        r = subprocess.run([BIN/'nbdev-test', '--save', str(nb)], env=env)
+    args = sys.argv[1:]
+    flags = ['--flags', args[args.index('--flags') + 1]] if '--flags' in args else []
+    if flags: del args[args.index('--flags'):args.index('--flags') + 2]
+    for nb in map(Path, args):
+        r = subprocess.run([BIN/'nbdev-test', '--save', *flags, str(nb)], env=env)
         if r.returncode: sys.exit(f'{nb} failed; its outputs were not saved')
         tidy(nb)
         subprocess.run([BIN/'nbdev-clean', '--fname', str(nb)], check=True)
