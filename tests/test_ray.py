@@ -29,3 +29,16 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"install quanta-nb\[ray\]"):
         run_sweep(tmp_path, preset='demo', tasks='B', layers=(0,), lam_inits=(0.9,), runs=1, ray='local')
     assert not (tmp_path/'source.pt').exists()                                       # refused before any training
+
+def test_quanta_model_survives_rays_serialisation():
+    "Ray ships models with its cloudpickle: a QuantaModel comes back mixing with its own copies of the source and the layer"
+    import torch
+    from ray import cloudpickle
+    from quanta_nb.models import QuantaCNN, QuantaModel
+    torch.manual_seed(0)
+    qm = QuantaModel(QuantaCNN(10, 'demo'), QuantaCNN(100, 'demo'), layer=3, lam_init=0.6).eval()
+    twin = cloudpickle.loads(cloudpickle.dumps(qm))
+    x = torch.rand(4, 3, 32, 32)
+    assert torch.allclose(twin(x), qm(x), atol=1e-6)
+    with torch.no_grad(): twin.quanta.v.zero_()                    # the copy's lambda is the copy's own
+    assert not torch.allclose(twin(x), qm(x), atol=1e-4)
