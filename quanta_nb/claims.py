@@ -206,7 +206,7 @@ def list_claims(folder:str|Path, timeout:float|None=None) -> list[dict]:
 
 # %% ../nbs/api/13_claims.ipynb #7bc24b6d
 def wait_for(path:str|Path, folder:str|Path, name:str, timeout:float=DEFAULT_TIMEOUT, poll:float|None=None, say=print) -> bool:
-    "Wait while another worker holds the claim `name` in `folder` to make `path`: True once it exists, False if the claim is released or stale"
+    "Wait while another worker's claim `name` makes `path`: True once it exists, False if the claim ends without it"
     timeout,path,cpath,said = _check_timeout(timeout),Path(path),claim_path(folder, name),False
     poll = min(timeout/4, 5.) if poll is None else float(poll)
     while not path.exists():

@@ -100,7 +100,7 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
               ray:str=None, # spread the units over Ray: 'local' (this machine), 'auto' or ray://HOST:PORT (OUT must be shared)
               claim_timeout:float=120., # seconds without a heartbeat after which a worker's claim is taken over
               quiet:bool=False): # no progress output
-    "Run the grid task x layer x lam_init x run (and baselines); finished runs are skipped, so it resumes; prints the counts as JSON"
+    "Run the grid task x layer x lam_init x run (and baselines), skipping finished runs; prints the counts as JSON"
     from quanta_nb.layer import check_lam
     from quanta_nb.sweep import run_sweep
     for l in lam_inits: check_lam(str(l).split('@')[0])

@@ -145,7 +145,7 @@ def bad_images(path:str|Path, size:int=32, threads:int=8) -> dict:
 
 # %% ../nbs/api/04_data.ipynb #7e1a2b3c
 def check_images(path:str|Path, size:int=32, skip_bad:bool=False) -> Path:
-    "`path` if its `train/` and `test/` hold images that all open and are `size`x`size`; else a `DataError` naming every bad file (a warning with `skip_bad`)"
+    "`path` if every image of its `train/` and `test/` is usable; else a `DataError` naming the bad ones (a warning with `skip_bad`)"
     path = Path(path)
     for split in ('train', 'test'):
         if not (path/split).is_dir(): raise DataError(f"{path/split} does not exist; expected a folder of <class>/<image> files")
@@ -169,7 +169,7 @@ def _round_robin(images:list) -> list:
             for f in [by_class[c][i]]]
 
 def cifar_items(path:str|Path, n_train:int|None=None, n_test:int|None=None) -> L:
-    "Sorted images of `path`/train and `path`/test without the unusable ones; `n_train` and `n_test` keep class-balanced random subsets"
+    "Sorted usable images of `path`/train and `path`/test; `n_train` and `n_test` keep class-balanced subsets"
     path = Path(path)
     bad = set(bad_images(path))
     train, test = [[f for f in sorted(get_image_files(path/split)) if f not in bad] for split in ('train', 'test')]

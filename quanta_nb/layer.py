@@ -23,7 +23,7 @@ def check_lam(lam_init:float) -> float:
 
 # %% ../nbs/api/00_layer.ipynb #c201f8fa
 def lam_to_v(lam_init:float, n_sources:int=1) -> Tensor:
-    "The QUANTA parameters `(v_1..v_K, v_T)` whose softmax gives `lam_init` to the sources (shared equally) and the rest to the target"
+    "The QUANTA parameters whose softmax gives `lam_init` to the source(s) (shared equally) and the rest to the target"
     lam = check_lam(lam_init)
     if n_sources == 1:
         v = 0.5*math.log(lam/(1-lam))

@@ -127,7 +127,7 @@ def source_accuracy(dir:str|Path) -> float|None:
 
 # %% ../nbs/api/17_report.ipynb #dd3a67a2
 def report(dir:str|Path, figures:bool=True, lam_init:float=0.9) -> pd.DataFrame:
-    "Write `dir`/summary.csv, curves.csv, report.json and (if `figures`) fig3-5.png and profiles.png for the sweep in `dir`; returns the summary"
+    "Write the tables (and the figures) of the sweep in `dir` into it; returns the summary"
     dir = Path(dir)
     results, bad = load_results(dir)
     if not results: raise ValueError(f"No run results in {dir/'runs'}" + (f" ({len(bad)} unreadable)" if bad else ''))

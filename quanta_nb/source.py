@@ -57,7 +57,7 @@ def load_checkpoint(path:str|Path) -> dict:
 
 def load_source(path:str|Path, preset:str|Preset|None=None, n_out:int|None=None,
                 task:str|None=None, role:str='this source') -> tuple[nn.Module, dict]:
-    "Load the source model saved at `path` and its metadata, checking it fits `preset`'s network, has `n_out` classes and was trained on `task`"
+    "The source model saved at `path` and its metadata, checked against `preset`, `n_out` and `task` when given"
     ckpt = load_checkpoint(path)
     meta = ckpt['meta']
     if task is not None and meta['task'] != task_name(task):

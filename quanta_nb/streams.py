@@ -40,7 +40,7 @@ def _layer_name(layer):
     return resolve_layer(QuantaCNN(10, 'demo'), layer)
 
 def run_seeds(role:str, task:str, layer=None, lam_init:float|None=None, run:int=0, seed:int=0) -> dict:
-    "The seed of each random stream (weights, order, augment, dropout) of the run that `role`, `task`, `layer`, `lam_init` and `run` describe"
+    "The seed of each random stream (weights, order, augment, dropout) of the run these arguments describe"
     key = (seed, role, task_letter(task), _fmt(_layer_name(layer)), _fmt(None if lam_init is None else float(lam_init)), int(run))
     return {s:derive_seed(*key, s) for s in STREAMS}
 
