@@ -64,7 +64,7 @@ def profile_group(preset:str|Preset='demo', layer:int=3, K:int=4, task:str='B', 
     secs = {s:sum(e.cpu_time_total for e in prof.key_averages() if e.key == s)/1e6 for s in STAGES}
     df = pd.DataFrame(dict(stage=[*STAGES, 'other'], seconds=[*secs.values(), max(0., total - sum(secs.values()))]))
     df['share'] = df.seconds/total
-    df.attrs.update(device=device_name(device), threads=torch.get_num_threads(), preset=preset.name, K=K, layer=layer, total=total)
+    df.attrs.update(device=device_name(device), threads=torch.get_num_threads(), preset=preset.name, K=K, layer=layer, total=round(total, 2))
     return df
 
 # %% ../nbs/api/19_bench.ipynb #d3d42dfb
