@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from fastai.torch_core import default_device
 from .presets import Preset
 from .data import TASKS
 from .store import file_hash
@@ -74,4 +75,4 @@ def replay(path:str|Path, data=None, source=None, device=None) -> dict:
              for c in old_ep.columns if c != 'epoch'}
     return dict(run=str(path), epochs=len(old_ep), status=(res['status'], new['status']), max_diff=max(diffs.values(), default=0.),
                 diffs=diffs, recorded_on=res['provenance'].get('cpu') or res['provenance']['device'],
-                replayed_on=cpu_signature() if torch.device(device or 'cpu').type == 'cpu' else device_name(device))
+                replayed_on=cpu_signature() if torch.device(device or default_device()).type == 'cpu' else device_name(device))

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/streams.html.md"""
 
 # %% ../nbs/api/05_streams.ipynb #0a1b2c3f
 from __future__ import annotations
-import hashlib, math
+import functools, hashlib, math
 import torch
 from torch import Tensor
 import torch.nn.functional as F
@@ -31,13 +31,19 @@ def _fmt(x) -> str:
     if isinstance(x, (list, tuple)): return '+'.join(map(_fmt, x))
     return str(x)
 
+@functools.cache
+def _paper_cnn():
+    "One small paper CNN, built once, to name layers given by index"
+    from quanta_nb.models import QuantaCNN
+    return QuantaCNN(10, 'demo')
+
 def _layer_name(layer):
     "A layer as its module name: an index means the paper CNN's layer, whose names every run of it records"
     if isinstance(layer, (list, tuple)): return [_layer_name(l) for l in layer]
     if isinstance(layer, str) and layer.lstrip('-').isdigit(): layer = int(layer)
     if not isinstance(layer, int): return layer
-    from quanta_nb.models import QuantaCNN, resolve_layer
-    return resolve_layer(QuantaCNN(10, 'demo'), layer)
+    from quanta_nb.models import resolve_layer
+    return resolve_layer(_paper_cnn(), layer)
 
 def run_seeds(role:str, task:str, layer=None, lam_init:float|None=None, run:int=0, seed:int=0) -> dict:
     "The seed of each random stream (weights, order, augment, dropout) of the run these arguments describe"
