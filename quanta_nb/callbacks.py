@@ -25,40 +25,43 @@ class _LamValue(Metric):
 
 # %% ../nbs/api/06_callbacks.ipynb #4e159ea8
 class LambdaTracker(Callback):
-    "Record lambda_S of every QUANTA layer per batch and per epoch, and show it as a column of the progress table"
+    "Record lambda_S of every QUANTA layer per batch and per epoch, over all of a learner's fits, and show it as a column of the progress table"
     order = Recorder.order - 1   # add our columns before the Recorder reads the metric names
     def before_fit(self):
-        if hasattr(self.learn, 'gather_preds'): self.run = False; return   # get_preds and validate keep the history
+        self._drop_columns()   # what an interrupted fit left behind: its columns, and its last batches' values
+        if getattr(self, '_batch', None): self._flush()
+        # get_preds and validate keep the history; lr_find's trial steps are undone when it ends, so they are not history
+        if hasattr(self.learn, 'gather_preds') or hasattr(self.learn, 'lr_finder'): self.run = False; return
         named = [(n, m) for n,m in self.learn.model.named_modules() if isinstance(m, QuantaLayer)]
         if not named: raise ValueError("LambdaTracker found no QuantaLayer in the model")
-        self.qlayers = [m for _,m in named]
-        self.names = ['lam_s'] if len(named) == 1 else [f"lam_s_{getattr(self.learn.model, 'layers', [n for n,_ in named])[i]}"
-                                                        for i in range(len(named))]
-        self._cols = [_LamValue(q, n) for q,n in zip(self.qlayers, self.names)]
+        qlayers = [m for _,m in named]
+        if [id(q) for q in qlayers] != [id(q) for q in getattr(self, 'qlayers', [])]:   # a first fit (or a new model)
+            self.qlayers = qlayers
+            self.names = ['lam_s'] if len(named) == 1 else [f"lam_s_{getattr(self.learn.model, 'layers', [n for n,_ in named])[i]}"
+                                                            for i in range(len(named))]
+            self.init_lams,self.batch_lams,self.epoch_lams,self.epoch_ends = self._now(),[],[],[]
+        self._cols,self._batch = [_LamValue(q, n) for q,n in zip(self.qlayers, self.names)],[]
         self.learn.metrics = list(self.learn.metrics) + self._cols
-        if not hasattr(self, 'batch_lams') or not self.batch_lams: self.init_lams = self._now()
-        self.batch_lams,self.epoch_lams = [],[]
 
     def _now(self): return [q.lam_s for q in self.qlayers]
+    def _drop_columns(self): self.learn.metrics = [m for m in self.learn.metrics if not isinstance(m, _LamValue)]
+    def _flush(self):
+        if self._batch: self.batch_lams += torch.stack(self._batch).cpu().tolist(); self._batch = []
     def after_batch(self):
-        if self.training: self.batch_lams.append(torch.stack([1 - q.lambdas[-1].detach() for q in self.qlayers]))
-    def after_epoch(self): self.epoch_lams.append(self._now())
-    def after_fit(self):
-        self.learn.metrics = [m for m in self.learn.metrics if m not in self._cols]
-        if self.batch_lams and torch.is_tensor(self.batch_lams[0]):
-            self.batch_lams = torch.stack(self.batch_lams).cpu().tolist()
+        if self.training: self._batch.append(torch.stack([1 - q.lambdas[-1].detach() for q in self.qlayers]))
+    def after_epoch(self):
+        self._flush(); self.epoch_lams.append(self._now()); self.epoch_ends.append(len(self.batch_lams))
+    def after_fit(self): self._flush(); self._drop_columns()
 
     def plot(self, ax=None, title='$\\lambda_S$ during training'):
         "Plot lambda_S of each QUANTA layer against training batches, with the epoch ends marked"
-        if ax is None: _,ax = plt.subplots(figsize=(6, 3.4))
+        if ax is None: _,ax = plt.subplots(figsize=(5, 2.8), layout='constrained')
         n_b = len(self.batch_lams)
-        per_epoch = n_b / max(1, len(self.epoch_lams))
         for i,name in enumerate(self.names):
             line, = ax.plot(range(n_b+1), [self.init_lams[i]] + [b[i] for b in self.batch_lams], lw=1, label=name)
-            ax.plot([per_epoch*(e+1) for e in range(len(self.epoch_lams))], [e[i] for e in self.epoch_lams],
-                    'o', color=line.get_color(), ms=4)
+            ax.plot(self.epoch_ends, [e[i] for e in self.epoch_lams], 'o', color=line.get_color(), ms=4)
         ax.set_xlabel('training batch (dots: end of epoch)'); ax.set_ylabel('$\\lambda_S$'); ax.set_title(title)
-        if len(self.names) > 1: ax.legend(fontsize=9, ncol=2)
+        if len(self.names) > 1: ax.legend(fontsize=8, ncol=1, loc='center left', bbox_to_anchor=(1.01, 0.5))
         return ax
 
 # %% ../nbs/api/06_callbacks.ipynb #84e40aad

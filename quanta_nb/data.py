@@ -187,14 +187,17 @@ def class_names(path:str|Path) -> list[str]:
 # %% ../nbs/api/04_data.ipynb #fde0bd67
 def cifar_dls(task:str, data:str|Path|None=None, preset:str|Preset='paper', bs:int|None=None, num_workers:int=0,
               device=None) -> DataLoaders:
-    "fastai `DataLoaders` of `task` ('A'/'B'), with `test/` as the validation set and the preset's `n_train` training images"
+    "fastai `DataLoaders` of `task` ('A'/'B'), with `test/` as the validation set and the preset's `n_train` training images; the paper's pipeline"
     p = get_preset(preset)
     path = get_cifar(task, p.data if data is None else data, skip_bad=p.skip_bad_images)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=class_names(path))),
                        get_items=partial(cifar_items, n_train=p.n_train, n_test=p.n_test),
                        splitter=FuncSplitter(partial(_in_test, root=path)),
                        get_y=parent_label)
-    return dblock.dataloaders(path, path=path, bs=p.bs if bs is None else bs, num_workers=num_workers, device=device)
+    # `path='.'`: a learner's relative paths (`export`, `save`, `lr_find`'s models/) are the working folder, not the data cache
+    dls = dblock.dataloaders(path, path='.', bs=p.bs if bs is None else bs, num_workers=num_workers, device=device)
+    dls.paper_pipeline = True   # learners add the preset's augmentation to these batches, and to no others
+    return dls
 
 # %% ../nbs/api/04_data.ipynb #99af79eb
 def _decode(f) -> np.ndarray:

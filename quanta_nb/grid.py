@@ -7,9 +7,11 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/grid.html.md"""
 # %% ../nbs/api/14_grid.ipynb #a1e0c003
 from __future__ import annotations
 from typing import NamedTuple
+from torch import nn
 from fastcore.basics import listify
 from .layer import check_lam
 from .data import task_letter
+from .models import layer_index, transferable_layers
 from .baselines import KINDS as BASELINE_KINDS
 
 # %% auto #0
@@ -17,9 +19,10 @@ __all__ = ['SWEEP_KINDS', 'Job', 'sweep_grid', 'Unit', 'sweep_units', 'shard']
 
 # %% ../nbs/api/14_grid.ipynb #a1e0c005
 def _fmt_lam(lam:float) -> str: return f'{lam:.2f}' if round(lam, 2) == lam else repr(float(lam))
+def _fmt_layer(layer) -> str: return f"L{layer}" if isinstance(layer, int) else f"L={layer.replace('/', '-')}"
 
 class Job(NamedTuple):
-    "One run of a sweep: its kind, target task ('A'/'B'), layer, initial lambda (None for a baseline) and index"
+    "One run of a sweep: its kind, target task ('A'/'B'), layer (an index, or a module name), initial lambda (None for a baseline) and index"
     kind:str
     task:str
     layer:int|str
@@ -28,20 +31,27 @@ class Job(NamedTuple):
 
     @property
     def name(self) -> str:
-        "The name of the job's result file (without `.json`), e.g. 'quanta_B_L3_lam0.90_r007' or 'transfer+_B_L6_r000'"
+        "The name of the job's result file (without `.json`), e.g. 'quanta_B_L3_lam0.90_r007', 'transfer+_B_L6_r000' or 'quanta_B_L=fc_lam0.50_r000'"
         lam = '' if self.lam_init is None else f'_lam{_fmt_lam(self.lam_init)}'
-        return f"{self.kind}_{self.task}_L{str(self.layer).replace('/', '-')}{lam}_r{self.run:03d}"
+        return f"{self.cell}{lam}_r{self.run:03d}"
 
     @property
     def cell(self) -> str:
         "The experiment the job is a run of, without its initial lambda: kind, task and layer"
-        return f"{self.kind}_{self.task}_L{str(self.layer).replace('/', '-')}"
+        return f"{self.kind}_{self.task}_{_fmt_layer(self.layer)}"
 
 # %% ../nbs/api/14_grid.ipynb #bf84897f
 SWEEP_KINDS = ('quanta', *BASELINE_KINDS, 'chen')
 
 def _uniq(xs) -> list: return list(dict.fromkeys(xs))
-def _layer(l): return int(l) if str(l).lstrip('-').isdigit() else l
+def _layer(l): return int(l) if str(l).lstrip('-').isdigit() else l   # a layer in a 'VALUE@0,3,6' text spec
+
+def _index(l, model):
+    "`l` as an index into `model`'s transferable layers (a name or an index), or as given without a model"
+    if model is None: return l
+    i = layer_index(model, l)
+    if i is None: raise ValueError(f"Layer {l!r} is the output layer; transferable layers are {transferable_layers(model)}")
+    return i
 
 def _restricted(spec, parse, parse_only) -> tuple:
     "`(value, allowed or None)` from 'VALUE@A,B' (a string) or a `(value, allowed)` pair or a plain value"
@@ -50,12 +60,19 @@ def _restricted(spec, parse, parse_only) -> tuple:
     else: value,only = spec,None
     return parse(value), (None if only is None else {parse_only(o) for o in listify(only)})
 
-def sweep_grid(tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5), runs:int|range=30, kinds=('quanta',),
-               last_layer:int=6) -> list[Job]:
+def sweep_grid(tasks=('A', 'B'), # target tasks
+               layers=range(7), # indices or module names (a string is a name)
+               lam_inits=(0.9, 0.75, 0.5), # initial lambdas; '0.5@0,3,6' (text) or (0.5, [0, 3, 6]) limits one to some layers
+               runs:int|range=30, # how many runs per cell, or which run indices
+               kinds=('quanta',), # 'quanta', baselines, 'chen'; 'transfer@B' limits one to some tasks
+               last_layer:int=6, # the layer of the 'chen' runs (the last transferable one)
+               model:nn.Module|None=None, # the sweep's network: its layers, by name or index, become indices (one job per layer)
+              ) -> list[Job]:
     "Every job of the grid `runs` x `kinds` x `tasks` x `lam_inits` x `layers`, in that (deterministic) order"
     tasks = _uniq(task_letter(t) for t in listify(tasks))
-    layers = _uniq(_layer(l) for l in listify(layers))
-    lams = [_restricted(l, check_lam, _layer) for l in listify(lam_inits)]
+    layers = _uniq(_index(l, model) for l in listify(layers))
+    lams = [_restricted(l, check_lam, lambda o: _index(_layer(o), model)) for l in listify(lam_inits)]
+    if model is not None: last_layer = len(transferable_layers(model)) - 1
     kinds = [_restricted(k, str, task_letter) for k in listify(kinds)]
     bad = [k for k,_ in kinds if k not in SWEEP_KINDS]
     if bad: raise ValueError(f"Unknown kind(s) {bad}; choose among {list(SWEEP_KINDS)}")

@@ -22,14 +22,14 @@ from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, 
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, top_k_accuracy, skm_to_fastai
 from .presets import Preset, get_preset
-from .models import QuantaModel, target_model
+from .models import QuantaCNN, QuantaModel, target_model
 from .streams import STREAMS, SeededStreams
 from .callbacks import LambdaTracker, InvTimeDecay, NanGuard
 
 # %% auto #0
 __all__ = ['METRIC_COLS', 'top3', 'precision_macro', 'recall_macro', 'keras_counts', 'KerasPR', 'quanta_metrics',
-           'keras_adam_step', 'preset_opt', 'random_seeds', 'preset_learner', 'quanta_splitter', 'seeded_model',
-           'quanta_learner', 'epoch_metrics', 'final_metrics', 'fit_run']
+           'keras_adam_step', 'torch_adam_step', 'preset_opt', 'random_seeds', 'preset_learner', 'quanta_splitter',
+           'seeded_model', 'QuantaLearner', 'quanta_learner', 'epoch_metrics', 'final_metrics', 'fit_run']
 
 # %% ../nbs/api/07_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
@@ -69,20 +69,30 @@ def quanta_metrics() -> list:
     return [accuracy, top3, skm_to_fastai(precision_macro), skm_to_fastai(recall_macro), KerasPR(), KerasPR(recall=True)]
 
 # %% ../nbs/api/07_learner.ipynb #2f0c3a11
-def keras_adam_step(p, lr, mom, step, sqr_mom, grad_avg, sqr_avg, eps, **kwargs):
-    "Keras' Adam step: `eps` added to the root of the squared average before its bias correction"
-    lr_t = lr*math.sqrt(1 - sqr_mom**step)/(1 - mom**step)
+def keras_adam_step(p, lr, mom, step, sqr_mom, grad_avg, sqr_avg, eps, lr_mult=1., **kwargs):
+    "Keras' Adam step: `eps` added to the root of the squared average before its bias correction; the group's rate is `lr*lr_mult`"
+    lr_t = lr*lr_mult*math.sqrt(1 - sqr_mom**step)/(1 - mom**step)
     p.data.addcdiv_(grad_avg, sqr_avg.sqrt().add_(eps), value=-lr_t)
     return p
 
-def preset_opt(params, lr, preset:str|Preset='paper', no_wd:tuple=()) -> Optimizer:
+def torch_adam_step(p, lr, lr_mult=1., **kwargs):
+    "fastai's `adam_step` (PyTorch's placement of `eps`) at the group's rate `lr*lr_mult`"
+    return adam_step(p, lr*lr_mult, **kwargs)
+
+def preset_opt(params, # parameters, or a list of parameter groups
+               lr:float, # the learning rate fastai schedules (every group's, before its `lr_mult`)
+               preset:str|Preset='paper', # betas, eps, its placement, and weight decay
+               no_wd:tuple=(), # groups without weight decay
+               lr_mult:dict|None=None, # {group: multiplier}: a group trained at `lr_mult` times whatever rate fastai sets
+              ) -> Optimizer:
     "A fastai `Optimizer`: Adam with the preset's betas, eps and eps placement, L2 weight decay except on groups `no_wd`"
     p = get_preset(preset)
-    step = keras_adam_step if p.eps_mode == 'keras' else adam_step
+    step = keras_adam_step if p.eps_mode == 'keras' else torch_adam_step
     opt = Optimizer(params, [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, step],
-                    lr=lr, mom=p.beta1, sqr_mom=p.beta2, eps=p.eps, wd=p.wd)
+                    lr=lr, mom=p.beta1, sqr_mom=p.beta2, eps=p.eps, wd=p.wd, lr_mult=1.)
     for i in no_wd:
         for q in opt.param_lists[i]: opt.state[q]['do_wd'] = False
+    for i,m in (lr_mult or {}).items(): opt.hypers[i]['lr_mult'] = m
     return opt
 
 # %% ../nbs/api/07_learner.ipynb #3566b79d
@@ -90,16 +100,28 @@ def random_seeds() -> dict:
     "Seeds for a run's streams from Python's `random` (so fastai's `set_seed` makes them repeat)"
     return {s:random.getrandbits(63) for s in STREAMS}
 
-def preset_learner(dls, model:nn.Module, preset:str|Preset='paper', cbs=None, metrics=None, splitter=None,
-                   lr=None, seeds:dict|None=None, no_wd:tuple=()) -> Learner:
+def preset_learner(dls, # the data: `cifar_dls` (the paper's pipeline) or any fastai `DataLoaders`
+                   model:nn.Module, # the network to train
+                   preset:str|Preset='paper', # optimiser, learning rate, lr decay (and augmentation, for the paper's pipeline)
+                   cbs=None, # more callbacks
+                   metrics=None, # default: the paper's test metrics (`quanta_metrics`)
+                   splitter=None, # fastai's parameter-group splitter
+                   lr=None, # default: the preset's `lr`
+                   seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
+                   no_wd:tuple=(), # parameter groups without weight decay
+                   lr_mult:dict|None=None, # {group: multiplier of the learning rate}
+                   learner_cls=Learner, # the `Learner` class to build
+                   path=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
+                  ) -> Learner:
     "A `Learner` training `model` on `dls` with the preset's optimiser and learning rate, and the run's streams from `seeds`"
     preset = get_preset(preset)
-    cbs = ([NanGuard(), SeededStreams(ifnone(seeds, random_seeds()), preset)]
+    augment = getattr(dls, 'paper_pipeline', False)   # a user's own DataLoaders keep their own transforms, and only them
+    cbs = ([NanGuard(), SeededStreams(ifnone(seeds, random_seeds()), preset, augment=augment)]
            + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + listify(cbs))
     kw = {} if splitter is None else dict(splitter=splitter)
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), lr=ifnone(lr, preset.lr), wd=preset.wd, wd_bn_bias=True,
-                   opt_func=partial(preset_opt, preset=preset, no_wd=no_wd),
-                   metrics=ifnone(metrics, quanta_metrics()), cbs=cbs, **kw)
+    return learner_cls(dls, model, loss_func=CrossEntropyLossFlat(), lr=ifnone(lr, preset.lr), wd=preset.wd, wd_bn_bias=True,
+                       opt_func=partial(preset_opt, preset=preset, no_wd=no_wd, lr_mult=lr_mult),
+                       metrics=ifnone(metrics, quanta_metrics()), cbs=cbs, path=path, **kw)
 
 # %% ../nbs/api/07_learner.ipynb #68ddfa01
 def quanta_splitter(model:QuantaModel) -> list:
@@ -112,14 +134,39 @@ def seeded_model(make, seed:int):
         torch.manual_seed(seed)
         return make()
 
-def quanta_learner(dls, source:nn.Module, layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
-                   cbs=None, target:nn.Module|None=None, seeds:dict|None=None) -> Learner:
+class QuantaLearner(Learner):
+    "A fastai `Learner` for a QUANTA model: `fit`, `fit_one_cycle` and `lr_find` as usual; `fine_tune` is refused"
+    def fine_tune(self, *args, **kwargs):
+        raise TypeError("fine_tune trains only the last parameter group first, which here is QUANTA's v against a random "
+                        "target, then unfreezes: it measures nothing. Call fit or fit_one_cycle: the source stays frozen, "
+                        "the target and v train together")
+    def fit(self, *args, **kwargs):
+        try: return super().fit(*args, **kwargs)
+        finally:                        # even when interrupted: no stray lambda_S column in later fits
+            if hasattr(self, 'lambda_tracker'): self.lambda_tracker._drop_columns()
+
+def quanta_learner(dls, # the target task's data: `cifar_dls` (the paper's pipeline, with its augmentation) or your own `DataLoaders`, used as given
+                   source:nn.Module|list, # the trained source (frozen; in eval mode unless `source_dropout`), or several
+                   layer:int|str|list=0, # studied layer(s): module name(s) (a string is always a name) or index(es) into the transferable layers
+                   lam_init:float=0.9, # initial lambda_S
+                   preset:str|Preset='paper', # the optimiser, its learning rate and v's multiplier `lam_lr_mult`
+                   cbs=None, # more callbacks
+                   target:nn.Module|None=None, # a fresh target of the source's architecture; needed unless the source is the paper's CNN
+                   seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
+                   source_dropout:bool=False, # run the frozen source's dropout in training (the authors' Keras code did)
+                   path=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
+                  ) -> QuantaLearner:
     "A `Learner` for a QUANTA run: a fresh target for `dls`'s classes mixed with frozen `source` at `layer`"
     preset,seeds = get_preset(preset),ifnone(seeds, random_seeds())
-    if target is None: target = seeded_model(partial(target_model, len(dls.vocab), preset, layer), seeds['weights'])
-    model = QuantaModel(source, target, layer, lam_init, source_dropout=preset.source_dropout)
+    first = source[0] if isinstance(source, (list, tuple)) else source
+    if target is None:
+        if not isinstance(first, QuantaCNN):
+            raise ValueError(f"The source is a {type(first).__name__}, not the paper's CNN: pass target=, a fresh model of the "
+                             f"same architecture with {len(dls.vocab)} outputs (e.g. seeded_model(make, seeds['weights']))")
+        target = seeded_model(partial(target_model, len(dls.vocab), preset, layer), seeds['weights'])
+    model = QuantaModel(source, target, layer, lam_init, source_dropout=source_dropout)
     return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + listify(cbs), splitter=quanta_splitter,
-                          lr=[preset.lr, preset.lr*preset.lam_lr_mult], seeds=seeds, no_wd=(1,))
+                          seeds=seeds, no_wd=(1,), lr_mult={1: preset.lam_lr_mult}, learner_cls=QuantaLearner, path=path)
 
 # %% ../nbs/api/07_learner.ipynb #5c2058e0
 METRIC_COLS = ['epoch', 'train_loss', 'loss', 'acc', 'top3', 'precision_macro', 'recall_macro', 'precision_keras',

@@ -6,6 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/models.html.md"""
 
 # %% ../nbs/api/02_models.ipynb #f7aec515
 from __future__ import annotations
+import copy, operator
 from collections import OrderedDict
 import torch
 from torch import nn
@@ -14,8 +15,8 @@ from .layer import QuantaLayer, check_lam
 from .presets import Preset, get_preset
 
 # %% auto #0
-__all__ = ['WEIGHTED', 'conv_block', 'glorot_init_', 'QuantaCNN', 'transferable_layers', 'resolve_layer', 'check_same_structure',
-           'QuantaModel', 'target_model']
+__all__ = ['WEIGHTED', 'conv_block', 'glorot_init_', 'QuantaCNN', 'transferable_layers', 'resolve_layer', 'layer_index',
+           'console_layer', 'check_same_structure', 'QuantaModel', 'target_model']
 
 # %% ../nbs/api/02_models.ipynb #b30fc195
 def conv_block(ni:int, nf:int, preset:Preset) -> nn.Sequential:
@@ -63,11 +64,15 @@ def transferable_layers(model:nn.Module) -> list[str]:
     return [n for n in names if not lin or n != lin[-1]]
 
 # %% ../nbs/api/02_models.ipynb #3fd481f7
-def resolve_layer(model:nn.Module, layer:int|str) -> str:
-    "The module name of `layer` (an index into `transferable_layers(model)` or a module name) in `model`"
+def resolve_layer(model:nn.Module, # the model whose layer is named
+                  layer:int|str, # a module name from `model.named_modules()`, or an index into its transferable layers
+                 ) -> str:
+    "The module name of `layer` in `model`: a string is always a module name (even '3'), an `int` an index into `transferable_layers(model)`"
     names = transferable_layers(model)
-    if isinstance(layer, str) and layer.lstrip('-').isdigit(): layer = int(layer)
-    if isinstance(layer, int):
+    if isinstance(layer, bool) or not isinstance(layer, (int, str)) and not hasattr(layer, '__index__'):
+        raise TypeError(f"A layer is a module name (str) or an index into the transferable layers (int), got {layer!r}")
+    if not isinstance(layer, str):
+        layer = operator.index(layer)
         if not 0 <= layer < len(names):
             raise ValueError(f"layer {layer} is outside the network: it has {len(names)} transferable layers, "
                              f"indexed 0..{len(names)-1}: {names}")
@@ -80,38 +85,76 @@ def resolve_layer(model:nn.Module, layer:int|str) -> str:
                          f"transferable layers are {names}")
     return layer
 
+def layer_index(model:nn.Module, layer:int|str) -> int|None:
+    "The index of `layer` (a name or an index) in `transferable_layers(model)`, or None for a conv/linear layer that is not one (the output layer)"
+    name,names = resolve_layer(model, layer),transferable_layers(model)
+    return names.index(name) if name in names else None
+
+# %% ../nbs/api/02_models.ipynb #deea444b
+def console_layer(text:str, # the layer as typed on the console: '3', 'block2.conv2', 'name:3' or 'index:3'
+                  model:nn.Module|None=None, # the network it names a layer of, to refuse an ambiguous '3'
+                  option:str='--layer', # the option's name, for the message
+                 ) -> int|str:
+    "A console layer as `resolve_layer` takes it: digits are an index, other text a module name; `name:`/`index:` force one"
+    text = str(text).strip()
+    if text.startswith('name:'): return text[5:]
+    if text.startswith('index:'): text = text[6:]; forced = True
+    else: forced = False
+    if not text.lstrip('-').isdigit():
+        if forced: raise ValueError(f"{option} index:{text}: an index is a whole number")
+        return text
+    i = int(text)
+    if model is not None and not forced and text in dict(model.named_modules()):
+        names = transferable_layers(model)
+        if not (0 <= i < len(names) and names[i] == text):
+            at = f"index {i} is module {names[i]!r}" if 0 <= i < len(names) else f"the model has only {len(names)} transferable layers"
+            raise ValueError(f"{option} {text} is ambiguous: the model has a module named {text!r}, and {at}; "
+                             f"write {option} name:{text} for the module or {option} index:{i} for the index")
+    return i
+
 # %% ../nbs/api/02_models.ipynb #d63fb75f
 class _StopForward(Exception): "Raised by a hook to stop a source's forward pass after its last needed layer"
 
-def _param_shapes(model, upto:list[str]):
-    "Shapes of `model`'s parameters, by name, for the modules listed before the last of `upto`"
-    names = [n for n,_ in model.named_modules()]
-    last = max(names.index(u) for u in upto)
-    keep = set(names[:last+1])
-    return {f'{n}.{p}':tuple(t.shape) for n,m in model.named_modules() if n in keep
-            for p,t in m.named_parameters(recurse=False)}
+def _upto(model, layers:list[str]) -> list:
+    "`(name, module)` of `model`'s modules listed up to the deepest of `layers`, in `named_modules()` order"
+    named = list(model.named_modules())
+    last = max(i for i,(n,_) in enumerate(named) if n in layers)
+    return named[:last+1]
 
-def check_same_structure(source:nn.Module, target:nn.Module, layers:list[str]):
-    "Raise a `ValueError` naming the first difference between `source` and `target` up to the deepest of `layers`"
+def check_same_structure(source:nn.Module, # the trained source
+                         target:nn.Module, # the target that mixes the source in
+                         layers:list[str], # the studied layers: the models must agree up to the deepest one
+                        ):
+    "Raise a `ValueError` naming the first difference between `source` and `target` at or before the deepest of `layers`"
     src_mods = dict(source.named_modules())
     for l in layers:
         if l not in src_mods: raise ValueError(f"The source has no layer {l!r} (the target has); are they the same architecture?")
-    src,tgt = _param_shapes(source, layers),_param_shapes(target, layers)
-    for k,shape in tgt.items():
-        if k not in src: raise ValueError(f"Mismatched architectures: the target has parameter {k!r} {shape}, the source does not")
-        if src[k] != shape:
-            raise ValueError(f"Mismatched architectures: parameter {k!r} is {src[k]} in the source but {shape} in the target")
-    for k,shape in src.items():
-        if k not in tgt: raise ValueError(f"Mismatched architectures: the source has parameter {k!r} {shape} before {layers}, the target does not")
+    src,tgt = dict(_upto(source, layers)),dict(_upto(target, layers))
+    for name,m in tgt.items():
+        if not name: continue                                   # the containers themselves may be of any class
+        s = src.get(name)
+        if s is None: raise ValueError(f"Mismatched architectures: the target has module {name!r} before {layers}, the source does not")
+        if type(s) is not type(m):
+            raise ValueError(f"Mismatched architectures: module {name!r} is a {type(s).__name__} in the source but a {type(m).__name__} in the target")
+        for p,t in m.named_parameters(recurse=False):
+            q = dict(s.named_parameters(recurse=False)).get(p)
+            if q is None or q.shape != t.shape:
+                have = 'has no such parameter' if q is None else f"has {tuple(q.shape)}"
+                raise ValueError(f"Mismatched architectures: parameter '{name}.{p}' is {tuple(t.shape)} in the target, the source {have}")
+    extra = [n for n in src if n not in tgt]
+    if extra: raise ValueError(f"Mismatched architectures: the source has module {extra[0]!r} before {layers}, the target does not")
 
 # %% ../nbs/api/02_models.ipynb #2b7c9e40
 class _StoreHook:
-    "Forward hook on source `j`'s module `name`: keep its output for the mix; stop the source after the deepest layer"
+    "Forward hook on source `j`'s module `name`: keep a copy of its output for the mix; stop the source once all are kept"
     def __init__(self, owner:nn.Module, j:int, name:str): self.owner,self.j,self.name = owner,j,name
     def __call__(self, mod, inp, out):
-        if not self.owner._active: return
-        self.owner._z[self.j, self.name] = out
-        if self.name == self.owner._last: raise _StopForward
+        o = self.owner
+        if not o._active: return
+        kept = sum(j == self.j for j,_ in o._z) + 1
+        # The last layer needed stops the source at once; any other must survive what runs after it (an in-place ReLU)
+        o._z[self.j, self.name] = out if kept == len(o.layers) else out.clone()
+        if kept == len(o.layers): raise _StopForward
 
 class _MixHook:
     "Forward hook on the target's module `name`: replace its output by QUANTA layer `i`'s mix with the sources'"
@@ -119,7 +162,11 @@ class _MixHook:
     def __call__(self, mod, inp, out):
         o = self.owner
         if not o._active: return
-        try: return o.quantas[self.i]([o._z[j, self.name] for j in range(len(o.sources))], out)
+        zs = [o._z.get((j, self.name)) for j in range(len(o.sources))]
+        if any(z is None for z in zs):
+            raise ValueError(f"The source's forward pass never ran layer {self.name!r}, while the target's did: "
+                             "QUANTA needs both models to run the studied layers on the same input")
+        try: return o.quantas[self.i](zs, out)
         except ValueError as e: raise ValueError(f"At layer {self.name!r}: {e}") from None
 
 # %% ../nbs/api/02_models.ipynb #8e3c0b08
@@ -128,7 +175,7 @@ class QuantaModel(nn.Module):
     def __init__(self,
                  source:nn.Module|list, # trained source model (or a list of several, for the multi-source form)
                  target:nn.Module, # fresh target model of the same architecture (its output layer may differ)
-                 layer:int|str|list=0, # layer(s) to study: module name(s) or index(es) into the transferable layers
+                 layer:int|str|list=0, # layer(s) to study: module name(s) (a string is always a name) or index(es) into the transferable layers
                  lam_init:float=0.9, # initial lambda_S of every QUANTA layer
                  source_dropout:bool=False): # keep the frozen sources' dropout active in training (authors' Keras code)
         super().__init__()
@@ -143,7 +190,6 @@ class QuantaModel(nn.Module):
         self.sources.requires_grad_(False)
         self.quantas = nn.ModuleList([QuantaLayer(lam_init, n_sources=len(sources)) for _ in self.layers])
         self.source_dropout,self._z,self._active = source_dropout,{},False
-        self._last = max(self.layers, key=[n for n,_ in target.named_modules()].index)
         tmods = dict(target.named_modules())
         for i,name in enumerate(self.layers): tmods[name].register_forward_hook(_MixHook(self, i, name))
         for j,s in enumerate(sources):
@@ -185,6 +231,15 @@ def quanta(self:QuantaModel) -> QuantaLayer:
 def lam_s(self:QuantaModel) -> dict:
     "Current lambda_S of each QUANTA layer, by layer name"
     return {n:q.lam_s for n,q in zip(self.layers, self.quantas)}
+
+# %% ../nbs/api/02_models.ipynb #96217b49
+@patch
+def target_only(self:QuantaModel) -> nn.Module:
+    "A copy of the trained target without the hooks that join it to the source: at the studied layers it computes its own weighted input, not the mix"
+    twin = copy.deepcopy(self.target, memo={id(self): self})   # the hooks' copies still point here, and are dropped below
+    for m in twin.modules():
+        for k in [k for k,h in m._forward_hooks.items() if isinstance(h, _MixHook)]: del m._forward_hooks[k]
+    return twin
 
 # %% ../nbs/api/02_models.ipynb #6e76610b
 def target_model(n_out:int, preset:str|Preset='paper', layer:int|list=0) -> QuantaCNN:

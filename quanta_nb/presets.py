@@ -55,6 +55,7 @@ class Preset:
     # QUANTA specifics
     source_dropout:bool=True     # keep the frozen source's dropout active during target training
     extra_block_bug:bool=False   # reproduce the authors' extra conv block for layers 4 and 5
+    paired:bool=False            # runs that differ only in lam_init share their target's initial weights and data streams
 
     def __post_init__(self):
         if self.eps_mode not in ('keras', 'torch'): raise ValueError(f"eps_mode must be 'keras' or 'torch', got {self.eps_mode!r}")
@@ -122,6 +123,7 @@ _ORIGIN = dict(
     flip_vert="code: vertical flips on; cpu, demo: off, as for their rotations",
     source_dropout="code: the frozen source's dropout runs while the target trains (Keras' `fit` runs every "
                    "layer of the graph in training mode)",
+    paired="beyond the paper: with it, the two starts of a run index are compared paired (one target start, one data order)",
     extra_block_bug="code: a fourth conv block in layer-4/5 targets, a bug fixed by the authors in 2024; off",
 )
 

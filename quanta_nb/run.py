@@ -17,7 +17,7 @@ from fastai.torch_core import default_device
 from fastai.callback.core import Callback
 from .layer import check_lam
 from .presets import Preset, get_preset
-from .models import resolve_layer, target_model
+from .models import resolve_layer, layer_index, target_model
 from .data import cifar_dls, class_names, get_cifar, load_uint8
 from .streams import run_seeds, epoch_order, epoch_theta, epoch_generator, warp
 from .learner import quanta_learner, fit_run, seeded_model, METRIC_COLS
@@ -70,11 +70,13 @@ def fastai_run(task:str, layer, lam_init:float, preset:Preset, source, data, epo
     model, src_path = quanta_source(source, preset, data)
     deterministic(device)
     names = _layer_names(model, layer)
-    seeds = run_seeds('quanta', task, _seed_layer(names), lam_init, run, seed)
-    learn = quanta_learner(cifar_dls(task, data, preset, device=device), model, layer, lam_init, preset, seeds=seeds)
+    seeds = run_seeds('quanta', task, _seed_layer(names), lam_init, run, seed, paired=preset.paired)
+    learn = quanta_learner(cifar_dls(task, data, preset, device=device), model, layer, lam_init, preset, seeds=seeds,
+                           source_dropout=preset.source_dropout)
     if dtype not in (None, torch.float32): _in_precision(learn, dtype)
     df, failure = fit_run(learn, epochs, quiet)
-    config = run_config(task, layer, names, lam_init, preset, epochs, seed, seeds, run)
+    config = run_config(task, layer, names, lam_init, preset, epochs, seed, seeds, run,
+                        layer_index=_seed_layer([layer_index(model, n) for n in names]))
     engine = dict(name='fastai', dtype=str(dtype or torch.float32).removeprefix('torch.'))
     res = make_result('quanta', config, df, failure, preset.last_n, provenance(src_path, data, engine, learn.dls.device))
     res['lam_init_measured'] = learn.lambda_tracker.init_lams
@@ -148,7 +150,7 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
     if isinstance(layer, (list, tuple)): raise ValueError(f"The fast engine studies one layer per run, got {layer}; use engine='fastai' for several")
     model, src_path = quanta_source(source, preset, data)
     name = resolve_layer(model, layer)
-    seeds = [run_seeds('quanta', task, name, lam, r, seed) for lam,r in runs]
+    seeds = [run_seeds('quanta', task, name, lam, r, seed, paired=preset.paired) for lam,r in runs]
     device = torch.device(device or default_device())
     deterministic(device)
     x_tr,y_tr,vocab = resident(task, data, 'train', preset, device, channels_last)
@@ -184,7 +186,7 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
     prov = provenance(src_path, data, engine, device)
     results = []
     for k,(lam,r) in enumerate(runs):
-        config = run_config(task, layer, [name], lam, preset, epochs, seed, seeds[k], r)
+        config = run_config(task, layer, [name], lam, preset, epochs, seed, seeds[k], r, layer_index=layer_index(model, name))
         res = make_result('quanta', config, pd.DataFrame(state['rows'][k], columns=METRIC_COLS), state['failures'][k], preset.last_n, prov)
         res['lam_init_measured'] = [lam0[k]]
         results.append(res)

@@ -6,13 +6,14 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/streams.html.md"""
 
 # %% ../nbs/api/05_streams.ipynb #0a1b2c3f
 from __future__ import annotations
-import functools, hashlib, math
+import hashlib, math
 import torch
-from torch import Tensor
+from torch import nn, Tensor
 import torch.nn.functional as F
 from fastai.learner import Callback
 from .presets import Preset, get_preset
 from .data import task_letter
+from .models import resolve_layer
 
 # %% auto #0
 __all__ = ['STREAMS', 'AUG_KEYS', 'derive_seed', 'run_seeds', 'epoch_generator', 'epoch_order', 'draw_aug', 'affine_params',
@@ -31,23 +32,28 @@ def _fmt(x) -> str:
     if isinstance(x, (list, tuple)): return '+'.join(map(_fmt, x))
     return str(x)
 
-@functools.cache
-def _paper_cnn():
-    "One small paper CNN, built once, to name layers given by index"
-    from quanta_nb.models import QuantaCNN
-    return QuantaCNN(10, 'demo')
+def _layer_key(layer, model):
+    "A layer as the module name its seeds derive from: a string is a name; an index is resolved in `model`, the run's own network"
+    if isinstance(layer, (list, tuple)): return [_layer_key(l, model) for l in layer]
+    if layer is None: return None
+    if model is not None: return resolve_layer(model, layer)
+    if isinstance(layer, str): return layer
+    raise ValueError(f"layer {layer!r} is an index: pass the network it indexes as `model=`, or the layer's module name")
 
-def _layer_name(layer):
-    "A layer as its module name: an index means the paper CNN's layer, whose names every run of it records"
-    if isinstance(layer, (list, tuple)): return [_layer_name(l) for l in layer]
-    if isinstance(layer, str) and layer.lstrip('-').isdigit(): layer = int(layer)
-    if not isinstance(layer, int): return layer
-    from quanta_nb.models import resolve_layer
-    return resolve_layer(_paper_cnn(), layer)
-
-def run_seeds(role:str, task:str, layer=None, lam_init:float|None=None, run:int=0, seed:int=0) -> dict:
+def run_seeds(role:str, # what the run is for: 'source', 'quanta', or a baseline's kind ('transfer', 'selffer+', ...)
+              task:str, # its task: 'A'/'B' or a dataset name (any other name is used as it is)
+              layer:int|str|list|None=None, # the studied layer(s): module name(s), or index(es) into `model`'s transferable layers
+              lam_init:float|None=None, # initial lambda_S (None for a run without QUANTA)
+              run:int=0, # the run's index among its repetitions
+              seed:int=0, # the study's base seed
+              model:nn.Module|None=None, # the run's network, to name an indexed layer (and check a named one)
+              paired:bool=False, # a paired design: runs that differ only in `lam_init` share their seeds
+             ) -> dict:
     "The seed of each random stream (weights, order, augment, dropout) of the run these arguments describe"
-    key = (seed, role, task_letter(task), _fmt(_layer_name(layer)), _fmt(None if lam_init is None else float(lam_init)), int(run))
+    try: task = task_letter(task)
+    except ValueError: task = str(task)
+    lam = 'paired' if paired and lam_init is not None else _fmt(None if lam_init is None else float(lam_init))
+    key = (seed, role, task, _fmt(_layer_key(layer, model)), lam, int(run))
     return {s:derive_seed(*key, s) for s in STREAMS}
 
 # %% ../nbs/api/05_streams.ipynb #5d6e7f80
@@ -110,9 +116,13 @@ def dropout_mask(shape, p:float, generator:torch.Generator, dtype=torch.float32,
 
 # %% ../nbs/api/05_streams.ipynb #b2c3d4e5
 class SeededStreams(Callback):
-    "Draw a run's data order, augmentation and dropout masks from its own seeds, epoch by epoch"
+    "Draw a run's data order, augmentation (the preset's, when `augment`) and dropout masks from its own seeds, epoch by epoch"
     order = -5   # before the callbacks that read the batch
-    def __init__(self, seeds:dict, preset:str|Preset='paper'): self.seeds,self.preset = seeds,get_preset(preset)
+    def __init__(self,
+                 seeds:dict, # the run's seeds, from `run_seeds`
+                 preset:str|Preset='paper', # whose augmentation to draw
+                 augment:bool=True): # warp each training batch with the preset's augmentation (the paper's data pipeline)
+        self.seeds,self.preset,self.augment = seeds,get_preset(preset),augment
 
     def before_fit(self):
         self.dls.train.shuffle_fn = self._shuffle
@@ -121,7 +131,7 @@ class SeededStreams(Callback):
     def before_epoch(self):
         dl = self.dls.train
         self._order = epoch_order(dl.n, self.seeds['order'], self.epoch).tolist()
-        self._theta = epoch_theta(len(dl)*dl.bs, self.preset, self.seeds['augment'], self.epoch)
+        self._theta = epoch_theta(len(dl)*dl.bs, self.preset, self.seeds['augment'], self.epoch) if self.augment else None
         self._drop = epoch_generator(self.seeds['dropout'], self.epoch, self.dls.device)
 
     def _shuffle(self, idxs): return [idxs[i] for i in self._order]
@@ -130,7 +140,7 @@ class SeededStreams(Callback):
         xb = self.xb[0].to(self.dtype)
         if self.training:
             bs = self.dls.train.bs
-            xb = warp(xb, self._theta[self.iter*bs:self.iter*bs + len(xb)])
+            if self.augment: xb = warp(xb, self._theta[self.iter*bs:self.iter*bs + len(xb)])
             self._global = self._rng_state()
             self._set_rng_state(self._drop.get_state())
         self.learn.xb = (xb, *self.xb[1:])

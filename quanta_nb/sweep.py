@@ -237,8 +237,7 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     if isinstance(source, nn.Module) or isinstance(source_b, nn.Module):
         raise TypeError("`source` and `source_b` are checkpoint paths (save a model with `quanta_nb.source.save_source`)")
     net = QuantaCNN(10, preset)
-    jobs = sweep_grid(tasks, layers, lam_inits, runs, kinds, last_layer=len(transferable_layers(net)) - 1)
-    for l in dict.fromkeys(j.layer for j in jobs): resolve_layer(net, l)   # a wrong layer fails now, not hours later
+    jobs = sweep_grid(tasks, layers, lam_inits, runs, kinds, model=net)   # a wrong layer fails now, not hours later
     units = sweep_units(jobs, engine, group or default_group(preset))
     if shard is not None: units = take_shard(units, shard)
     jobs = [j for u in units for j in u.jobs]
@@ -279,8 +278,8 @@ def sweep_status(out:str|Path, timeout:float|None=None) -> list[dict]:
     if not (out/'sweep.json').exists(): raise ValueError(f"{out} is not a sweep folder (it has no sweep.json)")
     meta = _read_sweep(out/'sweep.json')
     preset = get_preset(Preset(**{**meta['config']['preset'], 'widths':tuple(meta['config']['preset']['widths'])}))
-    last = len(transferable_layers(QuantaCNN(10, preset))) - 1
-    jobs = list(dict.fromkeys(j for g in meta.get('grids', []) for j in sweep_grid(**g, last_layer=last)))
+    net = QuantaCNN(10, preset)
+    jobs = list(dict.fromkeys(j for g in meta.get('grids', []) for j in sweep_grid(**g, model=net)))
     claims = {c['name']:c for c in list_claims(out, timeout)}
     rows = []
     for j in jobs:
