@@ -30,8 +30,9 @@ class LambdaTracker(Callback):
     def before_fit(self):
         self._drop_columns()   # what an interrupted fit left behind: its columns, and its last batches' values
         if getattr(self, '_batch', None): self._flush()
-        # get_preds and validate keep the history; lr_find's trial steps are undone when it ends, so they are not history
-        if hasattr(self.learn, 'gather_preds') or hasattr(self.learn, 'lr_finder'): self.run = False; return
+        # get_preds and validate (which hold the learner's lock) keep the history and the record of the last fit;
+        # lr_find's trial steps are undone when it ends, so they are not history
+        if self.learn.lock.locked() or hasattr(self.learn, 'gather_preds') or hasattr(self.learn, 'lr_finder'): self.run = False; return
         named = [(n, m) for n,m in self.learn.model.named_modules() if isinstance(m, QuantaLayer)]
         if not named: raise ValueError("LambdaTracker found no QuantaLayer in the model")
         qlayers = [m for _,m in named]
@@ -51,7 +52,9 @@ class LambdaTracker(Callback):
         if self.training: self._batch.append(torch.stack([1 - q.lambdas[-1].detach() for q in self.qlayers]))
     def after_epoch(self):
         self._flush(); self.epoch_lams.append(self._now()); self.epoch_ends.append(len(self.batch_lams))
-    def after_fit(self): self._flush(); self._drop_columns()
+    def after_fit(self):
+        self._flush(); self._drop_columns()
+        self.fit_record = (list(self.recorder.metric_names), [list(v) for v in self.recorder.values])   # read by `epoch_metrics`
 
     def plot(self, ax=None, title='$\\lambda_S$ during training'):
         "Plot lambda_S of each QUANTA layer against training batches, with the epoch ends marked"

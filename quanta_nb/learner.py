@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import ifnone, listify
+from fastcore.foundation import L
+from fastai.torch_core import even_mults
 from fastai.learner import Learner, Metric
 from fastai.callback.progress import ProgressCallback  # noqa: F401 (adds progress bars, `no_bar`)
 from fastprogress.fastprogress import IN_NOTEBOOK
@@ -28,8 +30,9 @@ from .callbacks import LambdaTracker, InvTimeDecay, NanGuard
 
 # %% auto #0
 __all__ = ['METRIC_COLS', 'top3', 'precision_macro', 'recall_macro', 'keras_counts', 'KerasPR', 'quanta_metrics',
-           'keras_adam_step', 'torch_adam_step', 'preset_opt', 'random_seeds', 'preset_learner', 'quanta_splitter',
-           'seeded_model', 'QuantaLearner', 'quanta_learner', 'epoch_metrics', 'final_metrics', 'fit_run']
+           'keras_adam_step', 'torch_adam_step', 'QuantaOptimizer', 'preset_opt', 'random_seeds', 'preset_learner',
+           'quanta_splitter', 'seeded_model', 'QuantaLearner', 'quanta_learner', 'epoch_metrics', 'final_metrics',
+           'fit_run']
 
 # %% ../nbs/api/07_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
@@ -79,6 +82,17 @@ def torch_adam_step(p, lr, lr_mult=1., **kwargs):
     "fastai's `adam_step` (PyTorch's placement of `eps`) at the group's rate `lr*lr_mult`"
     return adam_step(p, lr*lr_mult, **kwargs)
 
+class QuantaOptimizer(Optimizer):
+    "fastai's `Optimizer`, where a `slice` of learning rates spreads over the groups without a multiplier; each group with one takes the last of them"
+    def set_hyper(self, k, v):
+        mult = [h.get('lr_mult', 1.) != 1. for h in self.hypers]
+        if k == 'lr' and isinstance(v, slice) and any(mult) and not all(mult):
+            n = mult.count(False)
+            base = list(L(even_mults(v.start, v.stop, n) if v.start else [v.stop/10]*(n - 1) + [v.stop]))
+            it = iter(base)
+            v = [base[-1] if m else next(it) for m in mult]
+        return super().set_hyper(k, v)
+
 def preset_opt(params, # parameters, or a list of parameter groups
                lr:float, # the learning rate fastai schedules (every group's, before its `lr_mult`)
                preset:str|Preset='paper', # betas, eps, its placement, and weight decay
@@ -88,7 +102,7 @@ def preset_opt(params, # parameters, or a list of parameter groups
     "A fastai `Optimizer`: Adam with the preset's betas, eps and eps placement, L2 weight decay except on groups `no_wd`"
     p = get_preset(preset)
     step = keras_adam_step if p.eps_mode == 'keras' else torch_adam_step
-    opt = Optimizer(params, [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, step],
+    opt = (QuantaOptimizer if lr_mult else Optimizer)(params, [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, step],
                     lr=lr, mom=p.beta1, sqr_mom=p.beta2, eps=p.eps, wd=p.wd, lr_mult=1.)
     for i in no_wd:
         for q in opt.param_lists[i]: opt.state[q]['do_wd'] = False
@@ -135,11 +149,15 @@ def seeded_model(make, seed:int):
         return make()
 
 class QuantaLearner(Learner):
-    "A fastai `Learner` for a QUANTA model: `fit`, `fit_one_cycle` and `lr_find` as usual; `fine_tune` is refused"
+    "A fastai `Learner` for a QUANTA model: `fit`, `fit_one_cycle` and `lr_find` as usual; `fine_tune` and `freeze` are refused"
     def fine_tune(self, *args, **kwargs):
         raise TypeError("fine_tune trains only the last parameter group first, which here is QUANTA's v against a random "
                         "target, then unfreezes: it measures nothing. Call fit or fit_one_cycle: the source stays frozen, "
                         "the target and v train together")
+    def freeze_to(self, n:int):
+        if n: raise TypeError("Freezing parameter groups of a QUANTA learner would leave v to train alone against a random "
+                              "target: the source is frozen already, and the target and v train together. Call fit or fit_one_cycle")
+        return super().freeze_to(n)
     def fit(self, *args, **kwargs):
         try: return super().fit(*args, **kwargs)
         finally:                        # even when interrupted: no stray lambda_S column in later fits
@@ -174,9 +192,13 @@ METRIC_COLS = ['epoch', 'train_loss', 'loss', 'acc', 'top3', 'precision_macro', 
 _renames = dict(valid_loss='loss', accuracy='acc')
 
 def epoch_metrics(learn:Learner) -> pd.DataFrame:
-    "One row per completed epoch: train_loss, loss, acc, top3, precision and recall (macro, Keras) and lambda_S column(s)"
-    names = [_renames.get(n, n) for n in learn.recorder.metric_names[1:] if n != 'time']
-    rows = [list(v)[:len(names)] for v in learn.recorder.values]
+    "One row per epoch of the last fit: train_loss, loss, acc, top3, precision and recall (macro, Keras) and lambda_S column(s)"
+    # a QUANTA learner's tracker keeps the last fit's record, which validate and get_preds replace in the recorder
+    names,values = getattr(getattr(learn, 'lambda_tracker', None), 'fit_record', None) or (learn.recorder.metric_names, learn.recorder.values)
+    names = [_renames.get(n, n) for n in names[1:] if n != 'time']
+    if any(len(v) < len(names) for v in values):
+        raise ValueError("The recorder holds a validation record (validate or get_preds ran after fit): read epoch_metrics right after fit")
+    rows = [list(v)[:len(names)] for v in values]
     df = pd.DataFrame(rows, columns=names, dtype=float)
     df.insert(0, 'epoch', range(len(df)))
     return df

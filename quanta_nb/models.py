@@ -92,25 +92,26 @@ def layer_index(model:nn.Module, layer:int|str) -> int|None:
 
 # %% ../nbs/api/02_models.ipynb #deea444b
 def console_layer(text:str, # the layer as typed on the console: '3', 'block2.conv2', 'name:3' or 'index:3'
-                  model:nn.Module|None=None, # the network it names a layer of, to refuse an ambiguous '3'
+                  model:nn.Module|None=None, # the network it names a layer of, to settle or refuse digits
                   option:str='--layer', # the option's name, for the message
                  ) -> int|str:
-    "A console layer as `resolve_layer` takes it: digits are an index, other text a module name; `name:`/`index:` force one"
+    "A console layer as `resolve_layer` takes it: digits are an index (or the one conv/linear module so named), other text a module name"
     text = str(text).strip()
     if text.startswith('name:'): return text[5:]
-    if text.startswith('index:'): text = text[6:]; forced = True
-    else: forced = False
+    forced = text.startswith('index:')
+    if forced: text = text[6:]
     if not text.lstrip('-').isdigit():
         if forced: raise ValueError(f"{option} index:{text}: an index is a whole number")
         return text
     i = int(text)
-    if model is not None and not forced and text in dict(model.named_modules()):
-        names = transferable_layers(model)
-        if not (0 <= i < len(names) and names[i] == text):
-            at = f"index {i} is module {names[i]!r}" if 0 <= i < len(names) else f"the model has only {len(names)} transferable layers"
-            raise ValueError(f"{option} {text} is ambiguous: the model has a module named {text!r}, and {at}; "
-                             f"write {option} name:{text} for the module or {option} index:{i} for the index")
-    return i
+    if model is None or forced: return i
+    names = transferable_layers(model)
+    by_index = names[i] if 0 <= i < len(names) else None
+    by_name = text if isinstance(dict(model.named_modules()).get(text), WEIGHTED) else None
+    if by_name is None or by_name == by_index: return i
+    if by_index is None: return text                      # only the module named so is a layer
+    raise ValueError(f"{option} {text} is ambiguous: transferable layer {i} is module {by_index!r}, and module {text!r} is a "
+                     f"{type(dict(model.named_modules())[text]).__name__} too; write {option} index:{i} or {option} name:{text}")
 
 # %% ../nbs/api/02_models.ipynb #d63fb75f
 class _StopForward(Exception): "Raised by a hook to stop a source's forward pass after its last needed layer"
@@ -139,6 +140,9 @@ def check_same_structure(source:nn.Module, # the trained source
         for p,t in m.named_parameters(recurse=False):
             q = dict(s.named_parameters(recurse=False)).get(p)
             if q is None or q.shape != t.shape:
+                if name in layers and name not in transferable_layers(target):
+                    raise ValueError(f"Layer {name!r} is the output layer (sized by the number of classes), which is not transferred; "
+                                     f"transferable layers are {transferable_layers(target)}")
                 have = 'has no such parameter' if q is None else f"has {tuple(q.shape)}"
                 raise ValueError(f"Mismatched architectures: parameter '{name}.{p}' is {tuple(t.shape)} in the target, the source {have}")
     extra = [n for n in src if n not in tgt]
@@ -150,7 +154,6 @@ class _StoreHook:
     def __init__(self, owner:nn.Module, j:int, name:str): self.owner,self.j,self.name = owner,j,name
     def __call__(self, mod, inp, out):
         o = self.owner
-        if not o._active: return
         kept = sum(j == self.j for j,_ in o._z) + 1
         # The last layer needed stops the source at once; any other must survive what runs after it (an in-place ReLU)
         o._z[self.j, self.name] = out if kept == len(o.layers) else out.clone()
@@ -161,7 +164,6 @@ class _MixHook:
     def __init__(self, owner:nn.Module, i:int, name:str): self.owner,self.i,self.name = owner,i,name
     def __call__(self, mod, inp, out):
         o = self.owner
-        if not o._active: return
         zs = [o._z.get((j, self.name)) for j in range(len(o.sources))]
         if any(z is None for z in zs):
             raise ValueError(f"The source's forward pass never ran layer {self.name!r}, while the target's did: "
@@ -171,10 +173,10 @@ class _MixHook:
 
 # %% ../nbs/api/02_models.ipynb #8e3c0b08
 class QuantaModel(nn.Module):
-    "A target model whose outputs at `layer` are QUANTA mixes with a frozen `source`'s; forward returns the target's output"
+    "A target model whose outputs at `layer` are QUANTA mixes with a frozen copy of `source`'s; forward returns the target's output"
     def __init__(self,
-                 source:nn.Module|list, # trained source model (or a list of several, for the multi-source form)
-                 target:nn.Module, # fresh target model of the same architecture (its output layer may differ)
+                 source:nn.Module|list, # trained source model (or a list of several, for the multi-source form); QuantaModel freezes a copy
+                 target:nn.Module, # fresh target model of the same architecture (its output layer may differ); trained in place
                  layer:int|str|list=0, # layer(s) to study: module name(s) (a string is always a name) or index(es) into the transferable layers
                  lam_init:float=0.9, # initial lambda_S of every QUANTA layer
                  source_dropout:bool=False): # keep the frozen sources' dropout active in training (authors' Keras code)
@@ -186,26 +188,28 @@ class QuantaModel(nn.Module):
         self.layers = [resolve_layer(target, l) for l in layers]
         if len(set(self.layers)) != len(self.layers): raise ValueError(f"Layer listed twice in {self.layers}")
         for s in sources: check_same_structure(s, target, self.layers)
-        self.sources,self.target = nn.ModuleList(sources),target
+        # A copy of each source: your model keeps its own mode and gradients, and nothing of this run stays attached to it
+        self.sources,self.target = nn.ModuleList([copy.deepcopy(s) for s in sources]),target
         self.sources.requires_grad_(False)
         self.quantas = nn.ModuleList([QuantaLayer(lam_init, n_sources=len(sources)) for _ in self.layers])
-        self.source_dropout,self._z,self._active = source_dropout,{},False
-        tmods = dict(target.named_modules())
-        for i,name in enumerate(self.layers): tmods[name].register_forward_hook(_MixHook(self, i, name))
-        for j,s in enumerate(sources):
-            smods = dict(s.named_modules())
-            for name in self.layers: smods[name].register_forward_hook(_StoreHook(self, j, name))
+        self.source_dropout,self._z = source_dropout,{}
         self.train()
 
     def forward(self, x):
-        self._z,self._active = {},True
+        # The hooks exist only during this call: the models carry none between batches, in copies or in exports
+        self._z,handles = {},[]
         try:
+            for j,s in enumerate(self.sources):
+                handles += [s.get_submodule(n).register_forward_hook(_StoreHook(self, j, n)) for n in self.layers]
+            handles += [self.target.get_submodule(n).register_forward_hook(_MixHook(self, i, n)) for i,n in enumerate(self.layers)]
             with torch.no_grad():
                 for s in self.sources:
                     try: s(x)
                     except _StopForward: pass
             return self.target(x)
-        finally: self._z,self._active = {},False
+        finally:
+            for h in handles: h.remove()
+            self._z = {}
 
     def train(self, mode:bool=True):
         super().train(mode)
@@ -235,11 +239,8 @@ def lam_s(self:QuantaModel) -> dict:
 # %% ../nbs/api/02_models.ipynb #96217b49
 @patch
 def target_only(self:QuantaModel) -> nn.Module:
-    "A copy of the trained target without the hooks that join it to the source: at the studied layers it computes its own weighted input, not the mix"
-    twin = copy.deepcopy(self.target, memo={id(self): self})   # the hooks' copies still point here, and are dropped below
-    for m in twin.modules():
-        for k in [k for k,h in m._forward_hooks.items() if isinstance(h, _MixHook)]: del m._forward_hooks[k]
-    return twin
+    "A copy of the trained target on its own: at the studied layers it computes its own weighted input, not the mix"
+    return copy.deepcopy(self.target)
 
 # %% ../nbs/api/02_models.ipynb #6e76610b
 def target_model(n_out:int, preset:str|Preset='paper', layer:int|list=0) -> QuantaCNN:

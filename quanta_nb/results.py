@@ -51,8 +51,10 @@ def provenance(source_path:str|Path|None=None, data=None, engine:dict|None=None,
 # %% ../nbs/api/09_results.ipynb #1d41f41b
 def run_config(task:str, layer, layer_names:list, lam_init:float|None, preset:Preset, epochs:int, seed:int, seeds:dict,
                run:int=0, **extra) -> dict:
-    "What a run is: its task, layer(s), initial lambda, length, index, seeds and preset, as plain values"
-    return dict(task=task_name(task), layer=layer, layer_names=list(layer_names), lam_init=lam_init, epochs=int(epochs),
+    "What a run is: its task (CIFAR's by dataset name, any other as given), layer(s), initial lambda, length, index, seeds and preset"
+    try: task = task_name(task)
+    except ValueError: task = str(task)   # a task of your own: your data's name for it
+    return dict(task=task, layer=layer, layer_names=list(layer_names), lam_init=lam_init, epochs=int(epochs),
                 seed=seed, seeds=dict(seeds), run=int(run), **extra, preset=preset.to_dict())
 
 def make_result(kind:str, config:dict, df:pd.DataFrame, failure:dict|None, last_n:int, prov:dict) -> dict:
