@@ -16,10 +16,11 @@ per page with the PNG's path and size, then the page's warnings; exits 1 if a pa
    description, `#| include: false` drops a cell, `echo: false` its input, `output: false` its outputs, `code-fold`
    cells get their "Exported source" label, `:::` fence lines go. Then nbconvert's HTML exporter (`jupyter nbconvert
    --to html`, `classic` template, saved outputs, nothing executed) writes the page, plus a little CSS.
-3. Headless Chromium, driven through the DevTools protocol (websocket-client, installed with Jupyter): the page is
+3. Headless Chromium (`/usr/bin/chromium`, or `$CHROME`), driven through the DevTools protocol (websocket-client, installed with Jupyter): the page is
    laid out 1100 px wide, its full height is read from the DOM after loading (`scrollHeight`), the viewport is set to
    that height and the page captured. The height is measured, not guessed, and one browser serves every page. Web
-   requests are blocked, so runs are offline and repeatable. TeX is typeset by a local MathJax 2 (Debian's
+   requests are blocked, so runs are offline and repeatable. Without Chromium the HTML and the warnings are still
+   made, and each page's line says that no PNG was. TeX is typeset by a local MathJax 2 (Debian's
    `libjs-mathjax`: `apt-get install libjs-mathjax`), loaded from disk; the capture waits for it to finish, and TeX it
    cannot typeset is reported. Without it the page is still rendered, TeX shows as typed, and the report says so.
 
@@ -42,7 +43,7 @@ from nbdev.doclinks import nbglob
 from nbdev.processors import FilterDefaults
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT, WIDTH, CHROME = ROOT/'_render', 1100, '/usr/bin/chromium'
+OUT, WIDTH, CHROME = ROOT/'_render', 1100, os.environ.get('CHROME', '/usr/bin/chromium')
 MATHJAX = Path('/usr/share/javascript/mathjax/MathJax.js')  # Debian's libjs-mathjax (MathJax 2.7)
 MAX_TESTS = 20  # visible test lines a page may show
 CSS = ('<style>body{background:#fff} #notebook-container{width:auto;max-width:1040px;box-shadow:none;padding:15px} '
@@ -241,9 +242,12 @@ def render(src:Path, rel:Path, exporter, browser):
     nb = quartoish(nbformat.read(proc, as_version=4))
     body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': rel.name}})
     html.write_text(body.replace('</head>', CSS + '</head>', 1))
-    h = browser.shoot(html, png)
     msgs = [str(w.message).split('---') + [''] for w in caught if '/nbdev/' in w.filename]  # nbdev's own, not the libraries'
     nbdev_warns = dict.fromkeys(f"nbdev: {m[0].strip()} {m[1].strip()[:60]!r}" for m in msgs)
+    if browser is None:  # no Chromium: the HTML and the warnings, without the screenshot
+        return [f"{html.relative_to(ROOT)}  (no PNG: {CHROME} is missing)"] + [
+                '  WARNING ' + w for w in [*nbdev_warns, *review(nb), *review_code(src)]]
+    h = browser.shoot(html, png)
     math = [] if browser.math_errors is None or not MATHJAX.exists() else (
         [f"{browser.math_errors} TeX expression(s) MathJax could not typeset"] if browser.math_errors else [])
     return [f"{png.relative_to(ROOT)}  {WIDTH}x{h} px  {png.stat().st_size//1024} KB"] + [
@@ -256,13 +260,14 @@ def main(names):
         TagRemovePreprocessor=dict(enabled=True, remove_input_tags={'remove_input'})))
     if MATHJAX.exists(): exporter.mathjax_url = MATHJAX.as_uri() + '?config=TeX-AMS_CHTML-full,Safe'  # local, offline
     else: print(f"no local MathJax ({MATHJAX}: `apt-get install libjs-mathjax`): TeX shows as typed")
-    browser = Chromium()
+    browser = Chromium() if Path(CHROME).exists() else None
+    if browser is None: print(f"no headless Chromium ({CHROME}: `apt-get install chromium`): HTML and warnings only, no PNGs")
     try:
         for src, rel in pages(names):
             lines = render(src, rel, exporter, browser)
             failed += 'FAILED' in lines[0]
             print('\n'.join(lines), flush=True)
-    finally: browser.close()
+    finally: browser and browser.close()
     print(f"done in {time.time()-t0:.0f}s" + (f", {failed} page(s) FAILED" if failed else ''))
     sys.exit(1 if failed else 0)
 
