@@ -17,8 +17,8 @@ per page with the PNG's path and size, then the page's warnings; exits 1 if a pa
    cells get their "Exported source" label, `:::` fence lines go. Then nbconvert's HTML exporter (`jupyter nbconvert
    --to html`, `classic` template, saved outputs, nothing executed) writes the page, plus a little CSS.
 3. Headless Chromium (`/usr/bin/chromium`, or `$CHROME`), driven through the DevTools protocol (websocket-client,
-   installed with Jupyter): the page is laid out 1100 px wide, its full height is read from the DOM after loading (`scrollHeight`), the viewport is set to
-   that height and the page captured. The height is measured, not guessed, and one browser serves every page. Web
+   installed with Jupyter): the page is laid out 1100 px wide, its full height is read from the DOM after loading
+   (`scrollHeight`), the viewport is set to that height and the page captured. The height is measured, not guessed, and one browser serves every page. Web
    requests are blocked, so runs are offline and repeatable. Without Chromium the HTML and the warnings are still
    made, and each page's line says that no PNG was. TeX is typeset by a local MathJax 2 (Debian's
    `libjs-mathjax`: `apt-get install libjs-mathjax`), loaded from disk; the capture waits for it to finish, and TeX it
