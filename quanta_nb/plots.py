@@ -45,6 +45,11 @@ def _err_name(err:str) -> str:
     if err not in ERR_BARS: raise ValueError(f"err must be one of {list(ERR_BARS)}, got {err!r}")
     return ERR_BARS[err]
 
+def _bars(df:pd.DataFrame, ms, err:str) -> str:
+    "What the error bars of metrics `ms` are, as a title's words; '' if there are none (e.g. one run per experiment)"
+    has = any(f'{m}_{err}' in df and df[f'{m}_{err}'].notna().any() for m in ms)
+    return f'error bars: {_err_name(err)}' if has else ''
+
 def _layer_axis(ax, layers):
     layers = sorted(set(layers))
     ax.set_xticks(layers); ax.set_xlabel('layer n')
@@ -115,7 +120,7 @@ def fig4(summary:pd.DataFrame,         # a sweep's summary table: one row per ex
          lam_init:float=0.9,           # draw the QUANTA experiments started from this λ_S
          err:str='std'):               # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Final λ_S (black dots) and target accuracy (blue crosses) per layer, with the source's accuracy dashed; AnA and AnB"
-    err_name = _err_name(err)
+    _err_name(err)   # an unknown `err` is refused at once
     q = _quanta(summary, lam_init)
     q = _need(q[q['lam_s_mean'].notna()] if 'lam_s_mean' in q else q.iloc[:0], f"QUANTA results with lam_init={lam_init}")
     tasks = sorted(q['task'].unique())
@@ -127,7 +132,8 @@ def fig4(summary:pd.DataFrame,         # a sweep's summary table: one row per ex
         if source_acc is not None: ax.axhline(source_acc, color='grey', ls='--', lw=1, label=f'source accuracy ({source_acc:.2f})')
         _panel(ax, i, TASK_NAMES.get(task, task))
         _layer_axis(ax, g['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
-    fig.suptitle(f'$\\lambda_S^{{init}}$ = {lam_init}; error bars: {err_name}', fontsize=10)
+    bars = _bars(q, ('lam_s', 'acc'), err)
+    fig.suptitle(f'$\\lambda_S^{{init}}$ = {lam_init}' + (f'; {bars}' if bars else ''), fontsize=10)
     fig.tight_layout()
     _legend_below(fig, axs, ncol=3)
     return fig
@@ -138,7 +144,7 @@ def fig5(summary:pd.DataFrame,             # a sweep's summary table: one row pe
          layer:int|str|None=None,          # the bottom row draws only this layer, with its band (every layer if None)
          err:str='std'):                   # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Top: final λ_S (and accuracy) per layer for each λ_init; bottom: λ_S per epoch for each λ_init; AnA and AnB"
-    err_name = _err_name(err)
+    _err_name(err)   # an unknown `err` is refused at once
     q = _need(_quanta(summary), "QUANTA results")
     tasks, inits = sorted(q['task'].unique()), sorted(q['lam_init'].unique(), reverse=True)
     colors = {lam: plt.cm.plasma(0.15 + 0.7 * i / max(1, len(inits) - 1)) for i, lam in enumerate(inits)}
@@ -152,8 +158,9 @@ def fig5(summary:pd.DataFrame,             # a sweep's summary table: one row pe
             if 'acc_mean' in g: ax.plot(g['layer'], g['acc_mean'], 'x:', color=colors[lam], ms=7, mew=2, label=f'accuracy, init {lam}')
         _panel(ax, c, f"{TASK_NAMES.get(task, task)}: final $\\lambda_S$")
         _layer_axis(ax, q['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
+    bars = _bars(q, ('lam_s',), err)
     axs[0, -1].legend(loc='upper left', bbox_to_anchor=(1.02, 1), fontsize=LEGEND, frameon=False,
-                      title=f'error bars:\n{err_name}'.replace(' over', '\nover'), title_fontsize=LEGEND)
+                      title=bars.replace(': ', ':\n').replace(' over', '\nover') or None, title_fontsize=LEGEND)
     if curves is not None:
         cq = _quanta(curves)
         if layer is not None: cq = cq[cq['layer'] == layer]
@@ -187,7 +194,7 @@ def plot_profiles(summary:pd.DataFrame,         # a sweep's summary table, with 
                   lam_init:float=0.9,           # draw the QUANTA experiments started from this λ_S
                   err:str='std'):               # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Per-layer profiles: QUANTA's λ_S and Chen's T_n (left), Yosinski et al.'s accuracies (right)"
-    err_name = _err_name(err)
+    _err_name(err)   # an unknown `err` is refused at once
     has = lambda df, m: df[df[m].notna()] if m in df else df.iloc[:0]
     q = has(_quanta(summary, lam_init), 'lam_s_mean')
     kind = summary['kind'] if 'kind' in summary else pd.Series('', index=summary.index)
@@ -212,7 +219,8 @@ def plot_profiles(summary:pd.DataFrame,         # a sweep's summary table, with 
     ax_a.set_ylabel('target test accuracy'); ax_a.set_ylim(0, 1.02)
     for i, (ax, title) in enumerate(((ax_t, 'transferability'), (ax_a, 'Yosinski et al. baselines'))):
         _panel(ax, i, title); _layer_axis(ax, range(7)); ax.grid(alpha=0.3)
-    fig.suptitle(f'error bars: {err_name}', fontsize=10)
+    bars = _bars(pd.concat([q, chen, yos]), ('lam_s', 'T', 'acc'), err)
+    if bars: fig.suptitle(bars, fontsize=10)
     _legend_under(ax_t, 2, handles, labels); _legend_under(ax_a, 2)
     fig.tight_layout()
     return fig
