@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 import pandas as pd
+import torch
 from torch import nn
 from .presets import Preset, get_preset
 from .models import QuantaCNN, transferable_layers, resolve_layer, check_same_structure, WEIGHTED
@@ -142,9 +143,20 @@ def _load(src, preset, want:str, what:str):
     return model, Path(src), load_checkpoint(src)['init_state_dict'] or None
 
 # %% ../nbs/api/12_baselines.ipynb #5d608185
-def run_transfer(kind:str, task:str='B', layer:int|str=0, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
-                 source_b:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
-                 quiet:bool=False, weights_path:str|Path|None=None, device=None) -> dict:
+def run_transfer(kind:str,                                 # 'transfer', 'transfer+', 'selffer' or 'selffer+' (see `KINDS`)
+                 task:str='B',                              # the target's task: 'B' (AnB, ...) or 'A' (the AnA control)
+                 layer:int|str=0,                           # copy transferable layers 0..`layer` (an index or a module name)
+                 preset:str|Preset='paper',                 # the protocol: network, optimiser, epochs (see presets)
+                 source:nn.Module|str|Path|None=None,       # the network trained on A, or its checkpoint
+                 source_b:nn.Module|str|Path|None=None,     # the network trained on B, for a selffer on B only
+                 data:str|Path|None=None,                   # where the images are (None: the preset's `data`)
+                 epochs:int|None=None,                      # epochs of training (None: the preset's)
+                 seed:int=0,                                # the sweep's seed
+                 run:int=0,                                 # the repetition's index: each gets its own seeds
+                 quiet:bool=False,                          # no progress table
+                 weights_path:str|Path|None=None,           # save the trained target there
+                 device:str|torch.device|None=None          # where to train (None: the GPU if there is one)
+                ) -> dict:
     "Train one Yosinski et al. baseline (`kind` in `KINDS`) on `task` with layers 0..`layer` copied; returns the result"
     kind, preset, tname = check_kind(kind), get_preset(preset), task_name(task)
     epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data

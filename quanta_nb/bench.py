@@ -30,7 +30,7 @@ __all__ = ['STAGES', 'bench_engines', 'profile_group', 'bench_fast', 'bench_plai
 
 # %% ../nbs/api/19_bench.ipynb #c0d1e206
 def bench_engines(preset:str|Preset='demo', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9,), runs:int=2,
-                  epochs:int|None=None, engines=('fast', 'fastai'), data=None) -> pd.DataFrame:
+                  epochs:int|None=None, engines=('fast', 'fastai'), data:str|Path|None=None) -> pd.DataFrame:
     "Wall time of the same sweep on each engine, on this machine, with the ratio to the fastest"
     preset = get_preset(preset)
     tmp = Path(tempfile.mkdtemp())
@@ -49,7 +49,8 @@ def bench_engines(preset:str|Preset='demo', tasks=('A', 'B'), layers=range(7), l
 # %% ../nbs/api/19_bench.ipynb #c0d1e210
 STAGES = ('draws', 'data', 'augment', 'masks', 'forward', 'backward', 'optimiser', 'evaluate')
 
-def profile_group(preset:str|Preset='demo', layer:int=3, K:int=4, task:str='B', source=None, data=None, device=None) -> pd.DataFrame:
+def profile_group(preset:str|Preset='demo', layer:int=3, K:int=4, task:str='B', source:str|Path|None=None, data:str|Path|None=None,
+                  device:str|torch.device|None=None) -> pd.DataFrame:
     "Seconds and share of each stage of the fast engine, for one epoch of K runs of `preset` (source: trained here if None)"
     from torch.profiler import profile, ProfilerActivity
     preset = get_preset(preset)
@@ -72,7 +73,7 @@ def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
 
 def bench_fast(K:int=32, steps:int=50, warmup:int=10, amp:bool|None=None, channels_last:bool=False, compile=False,
-               layer:int=6, preset:str|Preset='paper', n_out:int=100, device=None, n_images:int=50_000) -> dict:
+               layer:int=6, preset:str|Preset='paper', n_out:int=100, device:str|torch.device|None=None, n_images:int=50_000) -> dict:
     "Run-images/s and peak memory of `VmapQuanta.train_step` with K runs of `preset`'s network, data resident on `device`"
     device = torch.device(device or default_device())
     amp = device.type == 'cuda' if amp is None else amp
@@ -102,8 +103,8 @@ def bench_fast(K:int=32, steps:int=50, warmup:int=10, amp:bool|None=None, channe
                 estimate_GiB=K*run_bytes(pre, n_out, amp=amp)/2**30)
 
 # %% ../nbs/api/19_bench.ipynb #63be6eab
-def bench_plain(steps:int=50, warmup:int=10, layer:int=6, preset:str|Preset='paper', task:str='B', data=None,
-                device=None, num_workers:int=0) -> dict:
+def bench_plain(steps:int=50, warmup:int=10, layer:int=6, preset:str|Preset='paper', task:str='B', data:str|Path|None=None,
+                device:str|torch.device|None=None, num_workers:int=0) -> dict:
     "Images/s of the fastai engine (`cifar_dls` + `quanta_learner`) for `steps` batches"
     pre = get_preset(preset)
     dls = cifar_dls(task, data, pre, num_workers=num_workers, device=device)
@@ -133,8 +134,17 @@ def train_flops(preset:str|Preset='paper', layer:int=6, n_out:int=100) -> float:
             torch.nn.functional.cross_entropy(qm(torch.empty(2, 3, 32, 32)), torch.zeros(2, dtype=torch.long)).backward()
     return fc.get_total_flops()/2
 
-def bench_record(preset:str|Preset='paper', layer:int=6, ks=(1, 8, 32, 64), steps:int=50, warmup:int=10, task:str='B',
-                 data=None, workers:int=0, out:str|Path='bench/results', command:str|None=None) -> dict:
+def bench_record(preset:str|Preset='paper',      # the network and batch size timed
+                 layer:int=6,                     # the QUANTA layer
+                 ks=(1, 8, 32, 64),               # the group sizes K the fast engine is timed with
+                 steps:int=50,                    # timed steps (batches) of each measurement
+                 warmup:int=10,                   # untimed steps before them
+                 task:str='B',                    # the task of the fastai engine's data
+                 data:str|Path|None=None,         # where its images are (None: the preset's `data`)
+                 workers:int=0,                   # its `DataLoader` workers
+                 out:str|Path='bench/results',    # the folder the JSON record is written to
+                 command:str|None=None            # the command line recorded with it
+                ) -> dict:
     "Time the fastai engine and the fast engine (K runs at once) on this device; project the protocol; write the JSON record"
     p = get_preset(preset)
     flop = train_flops(p, layer)

@@ -174,7 +174,11 @@ def _take_over(folder, name, timeout, what, rec:dict|None, seen:os.stat_result, 
     else: claim._stop.set(); claim.lost = True; os.replace(grave, path)
     return None
 
-def try_claim(folder:str|Path, name:str, timeout:float=DEFAULT_TIMEOUT, what:str|None=None) -> Claim|None:
+def try_claim(folder:str|Path,             # the results folder the workers share
+              name:str,                    # the job's name: its claim is `folder/claims/<name>.claim`
+              timeout:float=DEFAULT_TIMEOUT,  # seconds without a heartbeat after which a claim is stale
+              what:str|None=None           # what the holder is doing, for `quanta status`
+             ) -> Claim|None:
     "A held `Claim` on job `name` in `folder`, taking over a stale one; None if another live worker holds it"
     timeout,path = _check_timeout(timeout),claim_path(folder, name)
     for _ in range(3):

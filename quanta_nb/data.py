@@ -203,8 +203,14 @@ def cifar_dls(task:str, data:str|Path|None=None, preset:str|Preset='paper', bs:i
 def _decode(f) -> np.ndarray:
     with Image.open(f) as im: return np.asarray(im.convert('RGB'))
 
-def load_uint8(task:str, data=None, split:str='train', preset:str|Preset='paper', device=None,
-               channels_last:bool=False, threads:int=8) -> tuple[Tensor, Tensor, list]:
+def load_uint8(task:str,                      # 'A'/'B', or 'cifar10'/'cifar100'
+               data:str|Path|None=None,        # where the images are, as for `get_cifar` (None: the preset's `data`)
+               split:str='train',              # 'train' or 'test'
+               preset:str|Preset='paper',      # its `n_train`/`n_test` keep class-balanced subsets
+               device:str|torch.device|None=None,  # where the tensors go (None: the CPU)
+               channels_last:bool=False,       # store the channels last (the shape stays `[N,3,32,32]`)
+               threads:int=8                   # decoding threads
+              ) -> tuple[Tensor, Tensor, list]:
     "Decode `task`'s `split` images once: uint8 images `[N,3,32,32]`, int64 labels and the class names, in `cifar_dls`'s order"
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     p = get_preset(preset)

@@ -16,10 +16,12 @@ from .data import task_letter
 from .store import atomic_write
 
 # %% auto #0
-__all__ = ['TASK_NAMES', 'LEGEND', 'NothingToPlot', 'save_fig', 'fig3', 'fig4', 'fig5', 'plot_profiles', 'plot_run']
+__all__ = ['TASK_NAMES', 'ERR_BARS', 'LEGEND', 'NothingToPlot', 'save_fig', 'fig3', 'fig4', 'fig5', 'plot_profiles', 'plot_run']
 
 # %% ../nbs/api/16_plots.ipynb #bd959690
 TASK_NAMES = {'A': 'AnA (CIFAR-10 → 10)', 'B': 'AnB (CIFAR-10 → 100)'}
+
+ERR_BARS = {'std': '± 1 standard deviation over runs', 'ci95': '95% interval of the mean over runs'}  # what `err` draws
 
 LEGEND = 9   # legend font size (pt): figures are drawn at most 8.5 inches wide, so it stays legible at a page's width
 
@@ -39,6 +41,15 @@ def _need(df:pd.DataFrame, what:str):
     if not len(df): raise NothingToPlot(f"No {what} to plot")
     return df
 
+def _err_name(err:str) -> str:
+    if err not in ERR_BARS: raise ValueError(f"err must be one of {list(ERR_BARS)}, got {err!r}")
+    return ERR_BARS[err]
+
+def _bars(df:pd.DataFrame, ms, err:str) -> str:
+    "What the error bars of metrics `ms` are, as a title's words; '' if there are none (e.g. one run per experiment)"
+    has = any(f'{m}_{err}' in df and df[f'{m}_{err}'].notna().any() for m in ms)
+    return f'error bars: {_err_name(err)}' if has else ''
+
 def _layer_axis(ax, layers):
     layers = sorted(set(layers))
     ax.set_xticks(layers); ax.set_xlabel('layer n')
@@ -49,14 +60,33 @@ def _epoch_axis(ax):
 
 def _x(g): return g['epoch'] + 1          # a row of epoch e holds the metrics after e+1 epochs of training
 
-def save_fig(fig, path:str|Path, dpi:int=120) -> Path:
+def _legend_under(ax, ncol:int=2, handles=None, labels=None, dy:float=-0.22):
+    "A legend under `ax`, below its axis label: off the data"
+    if handles is None: handles, labels = ax.get_legend_handles_labels()
+    if handles: ax.legend(handles, labels, loc='upper center', bbox_to_anchor=(0.5, dy), ncol=min(ncol, len(handles)),
+                          fontsize=LEGEND, frameon=False)
+
+def _legend_below(fig, axes, ncol:int):
+    "One legend for all of `axes` (each label once), under the whole figure: off the data"
+    seen = {}
+    for ax in np.atleast_1d(axes).flat:
+        for h, l in zip(*ax.get_legend_handles_labels()): seen.setdefault(l, h)
+    if seen: fig.legend(list(seen.values()), list(seen), loc='upper center', bbox_to_anchor=(0.5, 0),
+                        ncol=min(ncol, len(seen)), fontsize=LEGEND, frameon=False)
+
+def save_fig(fig,              # a matplotlib figure
+             path:str|Path,    # where the PNG goes; its folder must exist
+             dpi:int=120       # resolution
+            ) -> Path:
     "Save matplotlib figure `fig` as a PNG at `path`, atomically"
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
     return atomic_write(path, buf.getvalue())
 
 # %% ../nbs/api/16_plots.ipynb #1178ed9f
-def fig3(curves:pd.DataFrame, lam_init:float=0.9, band:bool=True):
+def fig3(curves:pd.DataFrame,  # a sweep's curves table: one row per experiment and epoch
+         lam_init:float=0.9,    # draw the QUANTA experiments started from this λ_S
+         band:bool=True):       # shade ± one standard deviation over runs around each line
     "Target test accuracy and loss per epoch (mean ± std over runs), one line per layer, one row per task"
     df = _need(_quanta(curves, lam_init), f"QUANTA curves with lam_init={lam_init}")
     tasks = sorted(df['task'].unique())
@@ -74,9 +104,10 @@ def fig3(curves:pd.DataFrame, lam_init:float=0.9, band:bool=True):
             _panel(ax, 2 * r + c, f"{TASK_NAMES.get(task, task)}: {name}")
             _epoch_axis(ax); ax.set_ylabel(name); ax.grid(alpha=0.3)
             if m == 'acc': ax.set_ylim(0, 1)
-        axs[r, 0].legend(fontsize=LEGEND, ncol=2)
-    fig.suptitle(f'Target model during training, $\\lambda_S^{{init}}$ = {lam_init}', fontsize=11)
+    shade = ', bands ± 1 standard deviation' if band else ''
+    fig.suptitle(f'Target model during training, $\\lambda_S^{{init}}$ = {lam_init}: mean over runs{shade}', fontsize=11)
     fig.tight_layout()
+    _legend_below(fig, axs[0, 0], ncol=7)
     return fig
 
 # %% ../nbs/api/16_plots.ipynb #81f4f9f7
@@ -84,8 +115,12 @@ def _errbar(ax, g, m, err, **kw):
     yerr = g[f'{m}_{err}'] if f'{m}_{err}' in g else None
     return ax.errorbar(g['layer'], g[f'{m}_mean'], yerr=yerr, **{'capsize': 3, **kw})
 
-def fig4(summary:pd.DataFrame, source_acc:float|None=None, lam_init:float=0.9, err:str='std'):
+def fig4(summary:pd.DataFrame,         # a sweep's summary table: one row per experiment
+         source_acc:float|None=None,   # the source's test accuracy, drawn dashed (not drawn if None)
+         lam_init:float=0.9,           # draw the QUANTA experiments started from this λ_S
+         err:str='std'):               # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Final λ_S (black dots) and target accuracy (blue crosses) per layer, with the source's accuracy dashed; AnA and AnB"
+    _err_name(err)   # an unknown `err` is refused at once
     q = _quanta(summary, lam_init)
     q = _need(q[q['lam_s_mean'].notna()] if 'lam_s_mean' in q else q.iloc[:0], f"QUANTA results with lam_init={lam_init}")
     tasks = sorted(q['task'].unique())
@@ -96,19 +131,25 @@ def fig4(summary:pd.DataFrame, source_acc:float|None=None, lam_init:float=0.9, e
         _errbar(ax, g, 'acc', err, fmt='x', color='tab:blue', ms=8, mew=2, capsize=0, label='target top-1 accuracy')
         if source_acc is not None: ax.axhline(source_acc, color='grey', ls='--', lw=1, label=f'source accuracy ({source_acc:.2f})')
         _panel(ax, i, TASK_NAMES.get(task, task))
-        _layer_axis(ax, g['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3); ax.legend(fontsize=LEGEND, loc='best')
-    fig.suptitle(f'$\\lambda_S^{{init}}$ = {lam_init}', fontsize=10)
+        _layer_axis(ax, g['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
+    bars = _bars(q, ('lam_s', 'acc'), err)
+    fig.suptitle(f'$\\lambda_S^{{init}}$ = {lam_init}' + (f'; {bars}' if bars else ''), fontsize=10)
     fig.tight_layout()
+    _legend_below(fig, axs, ncol=3)
     return fig
 
 # %% ../nbs/api/16_plots.ipynb #f0c5bb20
-def fig5(summary:pd.DataFrame, curves:pd.DataFrame|None=None, layer:int|str|None=None, err:str='std'):
+def fig5(summary:pd.DataFrame,             # a sweep's summary table: one row per experiment
+         curves:pd.DataFrame|None=None,    # its curves table, for the bottom row (no bottom row if None)
+         layer:int|str|None=None,          # the bottom row draws only this layer, with its band (every layer if None)
+         err:str='std'):                   # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Top: final λ_S (and accuracy) per layer for each λ_init; bottom: λ_S per epoch for each λ_init; AnA and AnB"
+    _err_name(err)   # an unknown `err` is refused at once
     q = _need(_quanta(summary), "QUANTA results")
     tasks, inits = sorted(q['task'].unique()), sorted(q['lam_init'].unique(), reverse=True)
     colors = {lam: plt.cm.plasma(0.15 + 0.7 * i / max(1, len(inits) - 1)) for i, lam in enumerate(inits)}
     rows = 1 + (curves is not None)
-    fig, axs = plt.subplots(rows, len(tasks), figsize=(4.25 * len(tasks), 3.4 * rows), squeeze=False)
+    fig, axs = plt.subplots(rows, len(tasks), figsize=(4.25 * len(tasks) + 1.6, 3.4 * rows), squeeze=False)
     for c, task in enumerate(tasks):
         ax = axs[0, c]
         for lam in inits:
@@ -116,7 +157,10 @@ def fig5(summary:pd.DataFrame, curves:pd.DataFrame|None=None, layer:int|str|None
             _errbar(ax, g, 'lam_s', err, fmt='o-', color=colors[lam], ms=5, label=f'$\\lambda_S$, init {lam}')
             if 'acc_mean' in g: ax.plot(g['layer'], g['acc_mean'], 'x:', color=colors[lam], ms=7, mew=2, label=f'accuracy, init {lam}')
         _panel(ax, c, f"{TASK_NAMES.get(task, task)}: final $\\lambda_S$")
-        _layer_axis(ax, q['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3); ax.legend(fontsize=LEGEND, ncol=2)
+        _layer_axis(ax, q['layer']); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
+    bars = _bars(q, ('lam_s',), err)
+    axs[0, -1].legend(loc='upper left', bbox_to_anchor=(1.02, 1), fontsize=LEGEND, frameon=False,
+                      title=bars.replace(': ', ':\n').replace(' over', '\nover') or None, title_fontsize=LEGEND)
     if curves is not None:
         cq = _quanta(curves)
         if layer is not None: cq = cq[cq['layer'] == layer]
@@ -135,7 +179,9 @@ def fig5(summary:pd.DataFrame, curves:pd.DataFrame|None=None, layer:int|str|None
             what = 'all layers' if layer is None else f'layer {layer}'
             _panel(ax, len(tasks) + c, f"{TASK_NAMES.get(task, task)}: $\\lambda_S$ per epoch ({what})")
             _epoch_axis(ax); ax.set_ylabel('$\\lambda_S$'); ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
-            ax.legend(fontsize=LEGEND)
+        band = 'mean over runs' + (',\n± 1 standard\ndeviation band' if layer is not None else ',\none line a layer')
+        axs[1, -1].legend(loc='upper left', bbox_to_anchor=(1.02, 1), fontsize=LEGEND, frameon=False,
+                          title=band, title_fontsize=LEGEND)
     fig.tight_layout()
     return fig
 
@@ -143,8 +189,12 @@ def fig5(summary:pd.DataFrame, curves:pd.DataFrame|None=None, layer:int|str|None
 _STYLES = {'AnB': ('C0', '-', 'o'), 'AnB+': ('C0', '--', 's'), 'BnB': ('C3', '-', 'o'), 'BnB+': ('C3', '--', 's'),
            'AnA': ('C2', '-', 'o'), 'AnA+': ('C2', '--', 's')}
 
-def plot_profiles(summary:pd.DataFrame, source_acc:float|None=None, lam_init:float=0.9, err:str='std'):
+def plot_profiles(summary:pd.DataFrame,         # a sweep's summary table, with baseline and `chen` rows if any
+                  source_acc:float|None=None,   # the source's test accuracy, drawn dashed (not drawn if None)
+                  lam_init:float=0.9,           # draw the QUANTA experiments started from this λ_S
+                  err:str='std'):               # error bars: 'std' (± 1 standard deviation) or 'ci95' (95% interval)
     "Per-layer profiles: QUANTA's λ_S and Chen's T_n (left), Yosinski et al.'s accuracies (right)"
+    _err_name(err)   # an unknown `err` is refused at once
     has = lambda df, m: df[df[m].notna()] if m in df else df.iloc[:0]
     q = has(_quanta(summary, lam_init), 'lam_s_mean')
     kind = summary['kind'] if 'kind' in summary else pd.Series('', index=summary.index)
@@ -162,20 +212,21 @@ def plot_profiles(summary:pd.DataFrame, source_acc:float|None=None, lam_init:flo
             _errbar(tw, g.assign(layer=g['layer'].astype(int)).sort_values('layer'), 'T', err, ls=':', marker='^', color=f'C{7+i}', label=f'Chen $T_n$ {label}')
         tw.axhline(1, color='grey', lw=0.8, ls=':'); tw.set_ylim(bottom=0); tw.set_ylabel('Chen et al. $T_n$')
         h2, l2 = tw.get_legend_handles_labels(); handles, labels = handles + h2, labels + l2
-    if handles: ax_t.legend(handles, labels, fontsize=LEGEND, loc='best')
     for label, g in yos.groupby('label', sort=False):
         c, ls, mk = _STYLES.get(label, (None, '-', 'o'))
         _errbar(ax_a, g.sort_values('layer'), 'acc', err, color=c, ls=ls, marker=mk, label=label)
     if source_acc is not None: ax_a.axhline(source_acc, color='grey', ls='--', lw=1, label=f'source accuracy ({source_acc:.2f})')
     ax_a.set_ylabel('target test accuracy'); ax_a.set_ylim(0, 1.02)
-    if ax_a.get_legend_handles_labels()[0]: ax_a.legend(fontsize=LEGEND, loc='best')
     for i, (ax, title) in enumerate(((ax_t, 'transferability'), (ax_a, 'Yosinski et al. baselines'))):
         _panel(ax, i, title); _layer_axis(ax, range(7)); ax.grid(alpha=0.3)
+    bars = _bars(pd.concat([q, chen, yos]), ('lam_s', 'T', 'acc'), err)
+    if bars: fig.suptitle(bars, fontsize=10)
+    _legend_under(ax_t, 2, handles, labels); _legend_under(ax_a, 2)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/api/16_plots.ipynb #4693bff9
-def plot_run(result:dict):
+def plot_run(result:dict):   # one run's result, as `run_quanta` or `run_transfer` returns it
     "Accuracy, loss and λ_S per epoch of one run result"
     ep, cfg = pd.DataFrame(result['epochs']), result['config']
     lams = [c for c in ep if c.startswith('lam_s')]
@@ -190,10 +241,10 @@ def plot_run(result:dict):
         init = cfg.get('lam_init')
         for c in lams:
             x, y = (_x(ep), ep[c]) if init is None else ([0, *_x(ep)], [init, *ep[c]])
-            axs[2].plot(x, y, 'o-', ms=3, color='black' if c == 'lam_s' else None, label=c)
+            axs[2].plot(x, y, 'o-', ms=3, color='black' if c == 'lam_s' else None, label='$\\lambda_S$' + c[len('lam_s'):])
         if init is not None: axs[2].axhline(init, color='grey', ls=':', lw=1, label='init')
         axs[2].set_ylim(0, 1.02); axs[2].set_ylabel('$\\lambda_S$')
-    for ax in axs: _epoch_axis(ax); ax.grid(alpha=0.3); ax.legend(fontsize=LEGEND)
+    for ax in axs: _epoch_axis(ax); ax.grid(alpha=0.3); _legend_under(ax, 2, dy=-0.25)
     label = cfg.get('label') or f"An{task_letter(cfg['task'])}"
     lam = f", $\\lambda_S^{{init}}$ = {cfg['lam_init']}" if cfg.get('lam_init') is not None else ''
     status = '' if result.get('status') == 'ok' else f" - FAILED: {(result.get('failure') or {}).get('reason', '')}"

@@ -127,15 +127,34 @@ _ORIGIN = dict(
     extra_block_bug="code: a fourth conv block in layer-4/5 targets, a bug fixed by the authors in 2024; off",
 )
 
-def preset_table(presets:dict|None=None) -> pd.DataFrame:
+def _readable(p:Preset, name:str) -> str:
+    "Setting `name` of `p` as a reader reads it: numbers as written, tuples without brackets, `None` as what it means"
+    v = getattr(p, name)
+    if v is None:
+        full = p.data == 'sample'   # the embedded sample: 600 training and 200 test images (see data)
+        return {'source_epochs': f'{p.epochs} (as epochs)',
+                'n_train': 'all 600 (sample)' if full else 'all 50,000',
+                'n_test': 'all 200 (sample)' if full else 'all 10,000'}.get(name, 'none')
+    if isinstance(v, bool): return 'yes' if v else 'no'
+    if isinstance(v, float): return f'{v:g}'
+    if isinstance(v, int): return f'{v:,}'
+    if isinstance(v, tuple): return '/'.join(map(str, v))
+    return str(v)
+
+def preset_table(presets:dict|None=None,  # name -> `Preset` (None: all of `PRESETS`)
+                 readable:bool=False      # values as text a reader reads: 1e-07, 'all 50,000' for None, ...
+                ) -> pd.DataFrame:
     "Every setting of `presets` (all of `PRESETS` by default) side by side, with where each value comes from"
     presets = PRESETS if presets is None else presets
-    rows = [dict(setting=f.name, **{k:getattr(p, f.name) for k,p in presets.items()}, origin=_ORIGIN.get(f.name, ''))
+    val = _readable if readable else getattr
+    rows = [dict(setting=f.name, **{k:val(p, f.name) for k,p in presets.items()}, origin=_ORIGIN.get(f.name, ''))
             for f in fields(Preset) if f.name != 'name']
     return pd.DataFrame(rows).set_index('setting')
 
 # %% ../nbs/api/01_presets.ipynb #f86fefc8
-def get_preset(preset:str|Preset='paper', **kwargs) -> Preset:
+def get_preset(preset:str|Preset='paper',  # a preset's name (see `PRESETS`), or a `Preset`
+               **kwargs                     # settings to change, e.g. `epochs=3`; a `None` value leaves its setting as it is
+              ) -> Preset:
     "The `Preset` named `preset` (or `preset` itself), with `kwargs` overriding its settings"
     if isinstance(preset, Preset): p = preset
     elif preset in PRESETS: p = PRESETS[preset]

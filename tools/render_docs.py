@@ -16,17 +16,25 @@ per page with the PNG's path and size, then the page's warnings; exits 1 if a pa
    description, `#| include: false` drops a cell, `echo: false` its input, `output: false` its outputs, `code-fold`
    cells get their "Exported source" label, `:::` fence lines go. Then nbconvert's HTML exporter (`jupyter nbconvert
    --to html`, `classic` template, saved outputs, nothing executed) writes the page, plus a little CSS.
-3. Headless Chromium, driven through the DevTools protocol (websocket-client, installed with Jupyter): the page is
-   laid out 1100 px wide, its full height is read from the DOM after loading (`scrollHeight`), the viewport is set to
-   that height and the page captured. The height is measured, not guessed, and one browser serves every page. Web
-   requests are blocked, so runs are offline and repeatable: MathJax does not load and TeX shows as typed.
+3. Headless Chromium (`/usr/bin/chromium`, or `$CHROME`), driven through the DevTools protocol (websocket-client,
+   installed with Jupyter): the page is laid out 1100 px wide, its full height is read from the DOM after loading
+   (`scrollHeight`), the viewport is set to that height and the page captured. The height is measured, not guessed, and one browser serves every page. Web
+   requests are blocked, so runs are offline and repeatable. Without Chromium the HTML and the warnings are still
+   made, and each page's line says that no PNG was. TeX is typeset by a local MathJax 2 (Debian's
+   `libjs-mathjax`: `apt-get install libjs-mathjax`), loaded from disk; the capture waits for it to finish, and TeX it
+   cannot typeset is reported. Without it the page is still rendered, TeX shows as typed, and the report says so.
+
+Warnings cover the rendered text (progress bars, temporary paths, leftovers, `Annotated[`/`NoneType` in signatures,
+tables whose text vanishes) and the visible code cells of the source notebook: temporary folders (`tempfile`,
+`mkdtemp`, `/tmp/`), names that only a hidden cell defines, private `_names`, and more than 20 visible test lines
+(`test_eq`, `test_fail`, `test_close`, `assert`, ...) on one page.
 """
-import base64, io, json, os, re, subprocess, sys, tempfile, time, urllib.request, warnings
+import ast, base64, io, json, os, re, subprocess, sys, tempfile, time, urllib.request, warnings
 from contextlib import redirect_stderr
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
-import nbformat, websocket, yaml
+import fastcore.test, nbformat, websocket, yaml
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 import nbdev.serve_drv
@@ -35,7 +43,9 @@ from nbdev.doclinks import nbglob
 from nbdev.processors import FilterDefaults
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT, WIDTH, CHROME = ROOT/'_render', 1100, '/usr/bin/chromium'
+OUT, WIDTH, CHROME = ROOT/'_render', 1100, os.environ.get('CHROME', '/usr/bin/chromium')
+MATHJAX = Path('/usr/share/javascript/mathjax/MathJax.js')  # Debian's libjs-mathjax (MathJax 2.7)
+MAX_TESTS = 20  # visible test lines a page may show
 CSS = ('<style>body{background:#fff} #notebook-container{width:auto;max-width:1040px;box-shadow:none;padding:15px} '
        '.rendered_html :is(td,th){text-align:left} .rendered_html :is(h1,h2,h3){margin-top:1em} '
        '.rendered_html .highlight{background:#f7f7f7} .rendered_html .highlight pre{margin:0;padding:.5em}</style>')  # nearer Quarto's look
@@ -73,7 +83,8 @@ CHECKS = [  # (pattern, what, also looked for in code cells' source)
     (re.compile(r'\|█|█{3}|\b100\.00%|\r|<progress'), 'progress-bar text', True),
     (re.compile(r'/tmp/|\btmp\w{3,}'), 'temporary path', False),
     (re.compile(r'\b(issue|session)s?\b', re.I), 'word', False),
-    (re.compile(r'\bTODO\b|\.\./shared'), 'leftover', True)]
+    (re.compile(r'\bTODO\b|\.\./shared'), 'leftover', True),
+    (re.compile(r'Annotated\[|NoneType'), 'signature noise', False)]
 
 class _Tags(HTMLParser):
     def __init__(self, html): super().__init__(); self.tags = set(); self.feed(html)
@@ -110,9 +121,57 @@ def review(nb):
                     res.append(f"cell {i} ({where}): {what} {m.group()!r} in {ctx!r}")
     return res
 
+# --- the source notebook's code cells --------------------------------------------------------------------------------
+_re_test = re.compile(r'^\s*(test_\w+\(|test\(|assert\b)')
+_re_tmp = re.compile(r'\btempfile\b|\bmkdtemp\b|\bmkstemp\b|/tmp/')
+
+_re_flag = re.compile(r'^#\|\s*([\w-]+)(?:\s*:\s*(.*?))?\s*$')  # `#| hide` as well as `#| echo: false`
+
+def _cell_opts(src): return {m[1]: m[2] or '' for l in src.splitlines() if (m := _re_flag.match(l))}
+def _hidden(opts): return 'hide' in opts or opts.get('include') == 'false' or any(k.startswith('export') for k in opts)
+
+def _names(src):
+    "Names defined and names read by the code `src` (magics and shell lines left out); `None` if it does not parse"
+    try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))
+    except SyntaxError: return None
+    defined, used = set(), set()
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): defined.add(n.name)
+        elif isinstance(n, ast.alias): defined.add((n.asname or n.name).split('.')[0])
+        elif isinstance(n, ast.Name): (used if isinstance(n.ctx, ast.Load) else defined).add(n.id)
+        elif isinstance(n, ast.arg): defined.add(n.arg)
+    return defined, used
+
+CONVENTION = {*fastcore.test.__all__, 'show_doc'}  # imported in a hidden cell by every nbdev notebook, by convention
+
+def review_code(src:Path):
+    "Things in the visible code cells of notebook `src` a reviewer would fix, as short strings"
+    nb, res, cells = nbformat.read(src, as_version=4), [], []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code': continue
+        opts = _cell_opts(c.source)
+        # `export` cells are not shown, but what they define is the module's, not the hidden cells'
+        shown = not _hidden(opts) and opts.get('echo') != 'false'
+        cells.append((i, c.source, shown, 'export' in ''.join(opts) or not _hidden(opts), _names(c.source)))
+    public = set().union(*(nm[0] for _, _, _, pub, nm in cells if pub and nm))
+    hidden = set().union(*(nm[0] for _, _, _, pub, nm in cells if not pub and nm)) - public - CONVENTION
+    n_tests = 0
+    for i, s, shown, _, nm in cells:
+        if not shown: continue
+        n_tests += sum(bool(_re_test.match(l)) for l in s.splitlines())
+        if m := _re_tmp.search(s): res.append(f"cell {i} (source): temporary folder {m.group()!r} in a visible cell")
+        if nm is None or re.search(r'^show_doc', s, re.M): continue  # nbdev shows a `show_doc` cell's output only
+        if only_hidden := sorted(nm[1] & hidden - nm[0]):
+            res.append(f"cell {i} (source): {only_hidden[:4]} defined only in hidden cells")
+        if private := sorted(n for n in nm[1] | nm[0] if re.fullmatch(r'_[A-Za-z]\w*', n) and not n.startswith('__')):
+            res.append(f"cell {i} (source): private name(s) {private[:4]} in a visible cell")
+    if n_tests > MAX_TESTS: res.append(f"{n_tests} visible test lines (at most {MAX_TESTS}): move behaviour guards into hidden cells")
+    return res
+
 # --- 3. Chromium, through the DevTools protocol -----------------------------------------------------------------------
 class Chromium:
     "A headless Chromium with one page, driven through the DevTools protocol"
+    math_errors = None  # TeX MathJax could not typeset on the last page shot; None: MathJax did not run
     def __init__(self):
         self.prof = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         flags = ('--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking '
@@ -145,6 +204,8 @@ class Chromium:
             if self.js('document.readyState') == 'complete': break
             time.sleep(0.1)
         self.js('document.fonts.ready.then(() => 1)')
+        tex = self.js('window.MathJax && MathJax.Hub ? new Promise(r => MathJax.Hub.Queue(() => r(1))) : 0')  # typeset
+        self.math_errors = self.js("document.querySelectorAll('.MathJax_Error, .mjx-merror, merror').length") if tex else None
         h = self.js('Math.ceil(document.documentElement.scrollHeight)')
         self('Emulation.setDeviceMetricsOverride', width=WIDTH, height=h, deviceScaleFactor=1, mobile=False)
         png.write_bytes(base64.b64decode(self('Page.captureScreenshot', format='png')['data']))
@@ -181,24 +242,32 @@ def render(src:Path, rel:Path, exporter, browser):
     nb = quartoish(nbformat.read(proc, as_version=4))
     body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': rel.name}})
     html.write_text(body.replace('</head>', CSS + '</head>', 1))
-    h = browser.shoot(html, png)
     msgs = [str(w.message).split('---') + [''] for w in caught if '/nbdev/' in w.filename]  # nbdev's own, not the libraries'
     nbdev_warns = dict.fromkeys(f"nbdev: {m[0].strip()} {m[1].strip()[:60]!r}" for m in msgs)
+    if browser is None:  # no Chromium: the HTML and the warnings, without the screenshot
+        return [f"{html.relative_to(ROOT)}  (no PNG: {CHROME} is missing)"] + [
+                '  WARNING ' + w for w in [*nbdev_warns, *review(nb), *review_code(src)]]
+    h = browser.shoot(html, png)
+    math = [] if browser.math_errors is None or not MATHJAX.exists() else (
+        [f"{browser.math_errors} TeX expression(s) MathJax could not typeset"] if browser.math_errors else [])
     return [f"{png.relative_to(ROOT)}  {WIDTH}x{h} px  {png.stat().st_size//1024} KB"] + [
-            '  WARNING ' + w for w in [*nbdev_warns, *review(nb)]]
+            '  WARNING ' + w for w in [*nbdev_warns, *review(nb), *review_code(src), *math]]
 
 def main(names):
     os.chdir(ROOT); t0 = time.time(); failed = 0
     exporter = HTMLExporter(template_name='classic', config=Config(  # = `jupyter nbconvert --to html --no-prompt ...`
         TemplateExporter=dict(exclude_input_prompt=True, exclude_output_prompt=True),
         TagRemovePreprocessor=dict(enabled=True, remove_input_tags={'remove_input'})))
-    browser = Chromium()
+    if MATHJAX.exists(): exporter.mathjax_url = MATHJAX.as_uri() + '?config=TeX-AMS_CHTML-full,Safe'  # local, offline
+    else: print(f"no local MathJax ({MATHJAX}: `apt-get install libjs-mathjax`): TeX shows as typed")
+    browser = Chromium() if Path(CHROME).exists() else None
+    if browser is None: print(f"no headless Chromium ({CHROME}: `apt-get install chromium`): HTML and warnings only, no PNGs")
     try:
         for src, rel in pages(names):
             lines = render(src, rel, exporter, browser)
             failed += 'FAILED' in lines[0]
             print('\n'.join(lines), flush=True)
-    finally: browser.close()
+    finally: browser and browser.close()
     print(f"done in {time.time()-t0:.0f}s" + (f", {failed} page(s) FAILED" if failed else ''))
     sys.exit(1 if failed else 0)
 
