@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 from .presets import Preset, get_preset
-from .models import QuantaCNN, transferable_layers, resolve_layer, check_same_structure, WEIGHTED
+from .models import QuantaCNN, transferable_layers, layer_index, check_same_structure, WEIGHTED
 from .data import cifar_dls, task_name, task_letter, TASKS
 from .streams import run_seeds
 from .learner import preset_learner, fit_run, seeded_model
@@ -20,8 +20,8 @@ from .source import load_source, load_checkpoint, save_source, checkpoint_meta, 
 from .results import run_config, make_result, provenance
 
 # %% auto #0
-__all__ = ['KINDS', 'check_kind', 'baseline_label', 'layer_index', 'copied_modules', 'TransferCNN', 'transfer_model',
-           'chen_table', 'chen_transferability', 'chen_from_checkpoints', 'run_transfer']
+__all__ = ['KINDS', 'check_kind', 'baseline_label', 'copied_modules', 'TransferCNN', 'transfer_model', 'chen_table',
+           'chen_transferability', 'chen_from_checkpoints', 'run_transfer']
 
 # %% ../nbs/api/12_baselines.ipynb #8320c7ba
 KINDS = {'transfer':  "layers 0..n from the source trained on A, frozen",
@@ -43,16 +43,15 @@ def baseline_label(kind:str, task:str='B') -> str:
 # %% ../nbs/api/12_baselines.ipynb #133a1102
 _BatchNorm = nn.modules.batchnorm._BatchNorm
 
-def layer_index(model:nn.Module, layer:int|str) -> int:
-    "The index of `layer` (an index or a module name) in `transferable_layers(model)`"
-    name = resolve_layer(model, layer)
-    names = transferable_layers(model)
-    if name not in names: raise ValueError(f"Layer {name!r} is the output layer, which is never transferred; transferable layers are {names}")
-    return names.index(name)
+def _transfer_index(model:nn.Module, layer:int|str) -> int:
+    "`layer_index`, refusing the output layer: it is never transferred"
+    i = layer_index(model, layer)
+    if i is None: raise ValueError(f"Layer {layer!r} is the output layer, which is never transferred; transferable layers are {transferable_layers(model)}")
+    return i
 
 def copied_modules(model:nn.Module, n:int|str) -> list[str]:
     "Names of the modules that copying transferable layers 0..`n` copies: those layers and the batch norms that follow each"
-    n = layer_index(model, n)
+    n = _transfer_index(model, n)
     layers = set(transferable_layers(model)[:n+1])
     out, owner = [], None
     for name, m in model.named_modules():
@@ -82,7 +81,7 @@ class TransferCNN(QuantaCNN):
 def transfer_model(source:nn.Module, n_out:int, n:int|str, fine_tune:bool=False, preset:str|Preset='paper') -> TransferCNN:
     "A fresh CNN for `n_out` classes with transferable layers 0..`n` copied from `source`, frozen unless `fine_tune`"
     model = TransferCNN(n_out, preset)
-    n = layer_index(model, n)
+    n = _transfer_index(model, n)
     check_same_structure(source, model, transferable_layers(model)[:n+1])
     model.copied = copied_modules(model, n)
     src = dict(source.named_modules())
@@ -163,7 +162,7 @@ def run_transfer(kind:str,                                 # 'transfer', 'transf
     own_b = kind.startswith('selffer') and tname == TASKS['B']
     src, src_path, src_init = (_load(source_b, preset, TASKS['B'], 'source_b (a network trained on task B, for a selffer on B)') if own_b
                                else _load(source, preset, TASKS['A'], 'source (a network trained on task A)'))
-    n = layer_index(src, layer)   # a clear error before any data is loaded
+    n = _transfer_index(src, layer)   # a clear error before any data is loaded
     names = transferable_layers(src)
     seeds = run_seeds(kind, task, names[n], run=run, seed=seed)
     dls = cifar_dls(task, data, preset, device=device)

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from torch import nn
-from .layer import check_lam
 from .presets import Preset, get_preset
-from .models import WEIGHTED, QuantaModel, resolve_layer, transferable_layers, check_same_structure
+from .models import WEIGHTED, resolve_layer, transferable_layers, check_same_structure
 from .streams import run_seeds
 from .learner import quanta_learner, seeded_model, fit_run
 from .results import run_config, make_result, provenance

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from fastai.torch_core import default_device
 from .presets import Preset, get_preset
-from .models import QuantaCNN, resolve_layer, transferable_layers
+from .models import QuantaCNN
 from .source import train_source, load_source, CheckpointError
 from .results import load_run
 from .run import run_quanta, train_group, check_engine, DEFAULT_ENGINE
