@@ -71,7 +71,8 @@ def _source_file(out:Path, name:str, given, task:str, preset:Preset, epochs:int,
         with claim:
             if dest.exists() and problem == "is missing": continue
             _log(out, 'source_start', name=name)
-            train_source(task, preset, data, None, seed, path=dest, quiet=True)
+            if not quiet: print(f"training the sweep's source on task {task} into {dest}", flush=True)
+            train_source(task, preset, data, None, seed, path=dest, quiet=quiet)
             _log(out, 'source_finish', name=name)
         force = True                                                  # our own fresh source: its hash becomes the known one
 
