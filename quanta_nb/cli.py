@@ -216,6 +216,8 @@ def cmd_report(dir:str, # folder of a sweep
     df = report(dir, figures=figures)
     cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
     with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
+    for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
+        if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
     print(f"wrote {Path(dir)/'summary.csv'}" + (' and figures' if figures else ''))
     return df
 

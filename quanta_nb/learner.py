@@ -144,7 +144,7 @@ def fit_run(learn:Learner, epochs:int, quiet:bool=False) -> tuple[pd.DataFrame, 
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     elif IN_NOTEBOOK or sys.stdout.isatty(): learn.fit(epochs)
     else:                                       # a log: a header, then one line per epoch naming its metrics
-        from .store import metrics_text
+        from quanta_nb.store import metrics_text
         def log_epoch(log):
             m = {_renames.get(n, n):v for n,v in zip(learn.recorder.metric_names, log)}
             print(f"epoch {m.pop('epoch') + 1}/{epochs}: {metrics_text(m)}", flush=True)

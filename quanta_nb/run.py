@@ -143,7 +143,7 @@ def _group_header(task:str, name:str, runs:list, epochs:int, start:int) -> str:
 
 def _group_note(rows:list, epoch:int) -> str:
     "The metrics of `epoch` for a log line: the run's, or the mean of the group's runs that have it"
-    from .store import metrics_text
+    from quanta_nb.store import metrics_text
     have = [r[-1] for r in rows if r and r[-1]['epoch'] == epoch]
     if not have: return 'every run has failed'
     return metrics_text({c:sum(r[c] for r in have)/len(have) for c in METRIC_COLS[1:]})
