@@ -65,7 +65,7 @@ def recorded_path(res:dict, key:str, path:str|Path) -> Path|None:
     "Where the `key` ('source' or 'data') of the result saved at `path` is now: relative to the result first, then as recorded"
     prov,where = res['provenance'],Path(path).absolute().parent
     rel,given = (prov.get('relative') or {}).get(key),prov.get(key)
-    tries = ([where/rel] if rel else []) + ([Path(given), where/given] if given and given not in ('None', 'sample', 'fastai') else [])
+    tries = ([Path(os.path.normpath(where/rel))] if rel else []) + ([Path(given), where/given] if given and given not in ('None', 'sample', 'fastai') else [])
     return next((p for p in tries if p.exists()), None)
 
 # %% ../nbs/api/09_results.ipynb #1d41f41b
