@@ -89,9 +89,9 @@ def _console(msg:str, func) -> str:
     "`msg` with the Python arguments of `func` it names (`force=True`, `source=`, `lam_init`) written as options"
     names = sorted(inspect.signature(func).parameters, key=len, reverse=True)
     for n in names:
-        msg = re.sub(rf'(?<![\w.-]){n}=True\b', _opt(n), msg)
-        msg = re.sub(rf'(?<![\w.-]){n}=(?=[\s),;]|$)', _opt(n), msg)
-        if '_' in n: msg = re.sub(rf'(?<![\w.-]){n}\b(?!=)', _opt(n), msg)
+        msg = re.sub(rf'(?<![\w./-]){n}=True\b', _opt(n), msg)
+        msg = re.sub(rf'(?<![\w./-]){n}=(?=[\s),;]|$)', _opt(n), msg)
+        if '_' in n: msg = re.sub(rf'(?<![\w./-]){n}\b(?!=)', _opt(n), msg)
     return re.sub(r'(--[\w-]+) / \1\b', r'\1', msg)
 
 # %% ../nbs/api/20_cli.ipynb #e13d12a7
@@ -133,7 +133,7 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
             skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
             force:bool=False, # replace the result already in --out
             settings:Settings=None):
-    "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out"
+    "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out; resumes a killed one"
     from quanta_nb.layer import check_lam
     from quanta_nb.run import run_quanta
     from quanta_nb.results import save_run
@@ -146,8 +146,11 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
     _data_ready(data, p, ['A', task])
     print(f"QUANTA run: task {task}, layer {layer}, lam_init {lam_init}, {p.epochs if epochs is None else epochs} epochs "
           f"(--preset {p.name}, engine {engine or 'default'}) into {out}")
-    res = run_quanta(task, _layer(layer), lam_init, p, source, data, epochs, seed, run, engine=engine)
+    ckpt = out/'checkpoint.pt'                                     # the fast engine's state after each epoch
+    if ckpt.exists(): print(f"resuming from {ckpt} if it is this run's")
+    res = run_quanta(task, _layer(layer), lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
     save_run(res, out)
+    ckpt.unlink(missing_ok=True)
     if res['status'] != 'ok': print(f"run FAILED: {res['failure']}")
     else: print('final (mean of last epochs): ' + ', '.join(f"{k}={v:.4f}" for k,v in res['final'].items()))
     print(f"wrote {out/'metrics.csv'} and {out/'result.json'}")

@@ -216,7 +216,7 @@ def check_engine(engine:str|None) -> str|None:
 
 def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
                source:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
-               quiet:bool=False, engine:str|None=None, device=None, dtype=None) -> dict:
+               quiet:bool=False, engine:str|None=None, device=None, dtype=None, checkpoint:str|Path|None=None) -> dict:
     "Train a QUANTA target on `task` against `source` at `layer` on `engine`; returns the run's result"
     preset,lam_init = get_preset(preset),check_lam(lam_init)
     epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
@@ -224,5 +224,5 @@ def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:st
         fits = not isinstance(layer, (list, tuple)) and (source is None or isinstance(source, (str, Path, nn.Sequential)))
         engine = DEFAULT_ENGINE if fits else 'fastai'
     if engine == 'fast':
-        return train_group(task, layer, [(lam_init, run)], preset, source, data, epochs, seed, device, dtype, quiet=quiet)[0]
+        return train_group(task, layer, [(lam_init, run)], preset, source, data, epochs, seed, device, dtype, checkpoint, quiet=quiet)[0]
     return fastai_run(task, layer, lam_init, preset, source, data, epochs, seed, run, quiet, device, dtype)

@@ -205,13 +205,31 @@ def _import_ray():
         raise ValueError("run_sweep(ray=...) / `quanta sweep --ray` needs Ray: install quanta-nb[ray] (pip install 'quanta-nb[ray]')") from None
     return ray
 
+def _ray_token() -> bool:
+    "Whether this machine has a Ray token where Ray looks for one: `RAY_AUTH_TOKEN`, `RAY_AUTH_TOKEN_PATH` or ~/.ray/auth_token"
+    path = os.environ.get('RAY_AUTH_TOKEN_PATH') or Path.home()/'.ray'/'auth_token'
+    return bool(os.environ.get('RAY_AUTH_TOKEN')) or Path(path).expanduser().is_file()
+
+def _ray_connect(address:str):
+    "Join the running Ray cluster at `address`, with the cluster's token when this machine has one (Ray's token authentication)"
+    ray = _import_ray()
+    if ray.is_initialized(): return ray
+    if 'RAY_AUTH_MODE' not in os.environ and _ray_token(): os.environ['RAY_AUTH_MODE'] = 'token'
+    try: ray.init(address=address, logging_level='ERROR')
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"--ray {address}: cannot connect to the Ray cluster ({why}); a cluster started with `ray start --head` "
+                         "uses token authentication: set RAY_AUTH_MODE=token in this command's environment, with the cluster's "
+                         "token in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN (see `ray get-auth-token`)") from None
+    return ray
+
 def _ray_units(address:str, units:list, ctx:dict):
     "Yield each unit's statuses as the Ray tasks running them finish ({} for a task that failed)"
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
         if address == 'local': ray.init(address='local', include_dashboard=False, log_to_driver=False, logging_level='ERROR')
-        else: ray.init(address=address)
+        else: _ray_connect(address)
     try:
         gpus = 1 if ray.cluster_resources().get('GPU', 0) > 0 else 0
         task = ray.remote(num_gpus=gpus, num_cpus=1, max_retries=0)(run_unit)
@@ -259,7 +277,7 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     "Run every job of the grid (or of its `shard`) missing from folder `out`; counts: total, done, failed, skipped, others, rerun"
     out,preset = Path(out),get_preset(preset)
     engine,epochs,data = check_engine(engine) or DEFAULT_ENGINE,preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
-    if ray is not None: _import_ray()                                    # a missing extra fails now, not after the source
+    if ray is not None: _import_ray() if ray == 'local' else _ray_connect(ray)   # a missing extra or cluster fails now, not after the source
     if isinstance(source, nn.Module) or isinstance(source_b, nn.Module):
         raise TypeError("`source` and `source_b` are checkpoint paths (save a model with `quanta_nb.source.save_source`)")
     net = QuantaCNN(10, preset)

@@ -1,10 +1,10 @@
 """The console's promises, case by case, through the installed `quanta` script in fresh processes: every option and path
 checked before any work, nothing overwritten, a folder's configuration describing its results, results that travel,
 and logs a person can read."""
-import hashlib, json, os, shutil, time
+import hashlib, json, os, shutil, signal, time
 from pathlib import Path
 import pytest
-from conftest import quanta, one_line_error, counts
+from conftest import quanta, start, one_line_error, counts
 
 DEMO = ['--preset', 'demo', '--n-train', '64']
 SWEEP = ['sweep', *DEMO, '--tasks', 'B', '--layers', '0', '6', '--lam-inits', '0.9', '--runs', '1']
@@ -201,3 +201,20 @@ def test_log_has_a_header_and_every_epoch_with_named_metrics(case, demo_source, 
         if case.startswith('run'): assert 'lam_s ' in l, l
     assert out.index(next(l for l in out if header in l)) < out.index(next(l for l in out if line.format(i=1) in l))
     assert not any(l.lstrip().startswith('[') for l in out), r.stdout[:2000]       # no bare lists
+
+# 5. A single run resumes from its last finished epoch
+
+def test_killed_run_resumes_from_its_last_finished_epoch(demo_source, tmp_path):
+    args = ['run', *DEMO, '--epochs', '30', '--source', demo_source]
+    p = start(*args, '--out', tmp_path/'cut')
+    for line in p.stdout:
+        if ' epochs: 3/30 done' in line: break
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert (tmp_path/'cut'/'checkpoint.pt').exists() and not (tmp_path/'cut'/'result.json').exists()
+    r = quanta(*args, '--out', tmp_path/'cut')
+    assert r.returncode == 0 and 'resumed after epoch' in r.stdout, (r.stdout[-2000:], r.stderr[-2000:])
+    assert not (tmp_path/'cut'/'checkpoint.pt').exists()
+    assert quanta(*args, '--out', tmp_path/'whole').returncode == 0
+    cut, whole = (json.loads((tmp_path/f/'result.json').read_text()) for f in ('cut', 'whole'))
+    assert cut['provenance']['engine']['resumed_at'] >= 3 and whole['provenance']['engine']['resumed_at'] is None
+    assert cut['epochs'] == whole['epochs']                             # exactly the uninterrupted run
