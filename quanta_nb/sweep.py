@@ -212,9 +212,9 @@ def _ray_token() -> bool:
 
 def _ray_connect(address:str):
     "Join the running Ray cluster at `address`, with the cluster's token when this machine has one (Ray's token authentication)"
+    if 'RAY_AUTH_MODE' not in os.environ and _ray_token(): os.environ['RAY_AUTH_MODE'] = 'token'   # before Ray reads it
     ray = _import_ray()
     if ray.is_initialized(): return ray
-    if 'RAY_AUTH_MODE' not in os.environ and _ray_token(): os.environ['RAY_AUTH_MODE'] = 'token'
     try: ray.init(address=address, logging_level='ERROR')
     except Exception as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0]

@@ -51,28 +51,31 @@ def free_port() -> int:
 
 @pytest.fixture
 def ray_head(tmp_path):
-    "A Ray cluster started as the docs say (`ray start --head`), on the loopback address, with its own home (its token) and temp folder"
+    "A Ray cluster with token authentication, started as the docs say (a token, then `ray start --head`) on the loopback address"
     import os, signal, subprocess, tempfile, time
     home, temp = tmp_path/'home', Path(tempfile.mkdtemp(prefix='qr', dir='/tmp'))   # Ray's sockets need a short path
     home.mkdir()
     env = {**os.environ, 'HOME': str(home), 'RAY_USAGE_STATS_ENABLED': '0'}
     env.pop('RAY_AUTH_MODE', None); env.pop('RAY_ADDRESS', None)
+    ray = str(Path(sys.executable).parent/'ray')
+    subprocess.run([ray, 'get-auth-token', '--generate'], env=env, check=True, capture_output=True)   # as Ray's docs say
     port = free_port()
-    ports = ['--node-manager-port', '--object-manager-port', '--ray-client-server-port', '--dashboard-agent-grpc-port',
+    ports = ['--node-manager-port', '--object-manager-port', '--dashboard-agent-grpc-port',
              '--dashboard-agent-listen-port', '--metrics-export-port', '--runtime-env-agent-port']
-    cmd = [str(Path(sys.executable).parent/'ray'), 'start', '--head', '--block', '--node-ip-address', '127.0.0.1', '--port', str(port),
+    cmd = [ray, 'start', '--head', '--block', '--node-ip-address', '127.0.0.1', '--port', str(port),
            '--include-dashboard', 'false', '--num-cpus', '2', '--num-gpus', '0', '--temp-dir', str(temp), '--disable-usage-stats',
            *[a for p in ports for a in (p, str(free_port()))]]
     head = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         t0 = time.time()
-        while not (home/'.ray'/'auth_token').exists() or not list(temp.rglob('raylet.out')):
+        while not list(temp.rglob('raylet.out')):
             assert head.poll() is None and time.time() - t0 < 60, head.stdout.read() if head.poll() is not None else 'ray start timed out'
             time.sleep(0.5)
         time.sleep(2)
         yield dict(home=home, address=f'127.0.0.1:{port}')
     finally:
-        os.killpg(head.pid, signal.SIGTERM)                            # this cluster only: its own process group
+        try: os.killpg(head.pid, signal.SIGTERM)                       # this cluster only: its own process group
+        except ProcessLookupError: pass
         try: head.wait(30)
         except subprocess.TimeoutExpired: os.killpg(head.pid, signal.SIGKILL); head.wait()
 
