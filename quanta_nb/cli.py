@@ -147,7 +147,7 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
     print(f"QUANTA run: task {task}, layer {layer}, lam_init {lam_init}, {p.epochs if epochs is None else epochs} epochs "
           f"(--preset {p.name}, engine {engine or 'default'}) into {out}")
     ckpt = out/'checkpoint.pt'                                     # the fast engine's state after each epoch
-    if ckpt.exists(): print(f"resuming from {ckpt} if it is this run's")
+    if ckpt.exists() and engine != 'fastai': print(f"resuming from {ckpt} if it is this run's")
     res = run_quanta(task, _layer(layer), lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
     save_run(res, out)
     ckpt.unlink(missing_ok=True)
