@@ -198,7 +198,7 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
 # %% ../nbs/api/20_cli.ipynb #3185eb06
 def cmd_status(dir:str, # folder of a sweep
                claim_timeout:float=None): # seconds without a heartbeat after which a claim counts as stale (default: each holder's own)
-    "What a sweep folder holds: every job of its grids, done, failed, claimed (by whom, since when), stale or waiting"
+    "What a sweep folder holds: every job of its grids, done, failed, claimed (by whom, since when), stale, waiting or damaged; and foreign results"
     import pandas as pd
     from quanta_nb.sweep import sweep_status
     st = pd.DataFrame(sweep_status(dir, claim_timeout))
