@@ -52,7 +52,7 @@ def free_port() -> int:
 @pytest.fixture
 def ray_head(tmp_path):
     "A Ray cluster with token authentication, started as the docs say (a token, then `ray start --head`) on the loopback address"
-    import os, signal, subprocess, tempfile, time
+    import os, shutil, signal, subprocess, tempfile, time
     home, temp = tmp_path/'home', Path(tempfile.mkdtemp(prefix='qr', dir='/tmp'))   # Ray's sockets need a short path
     home.mkdir()
     env = {**os.environ, 'HOME': str(home), 'RAY_USAGE_STATS_ENABLED': '0'}
@@ -78,6 +78,7 @@ def ray_head(tmp_path):
         except ProcessLookupError: pass
         try: head.wait(30)
         except subprocess.TimeoutExpired: os.killpg(head.pid, signal.SIGKILL); head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
 
 def test_sweep_joins_a_cluster_started_with_ray_start_head(ray_head, tmp_path, demo_source):
     "`quanta sweep --ray auto` joins a token-authenticated cluster with its token; without the token, one line says what to set"
