@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/cli.html.md"""
 
 # %% ../nbs/api/20_cli.ipynb #6e11f4a5
 from __future__ import annotations
-import sys, time, json, warnings
+import inspect, os, re, sys, time, json, tempfile, warnings
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import anno_parser
@@ -31,7 +31,71 @@ def _preset(name:str, settings=None, n_train:int|None=None, skip_bad_images:bool
     if skip_bad_images: kw['skip_bad_images'] = True
     return get_preset(name, **kw)
 
-def _layer(l): return int(l) if str(l).lstrip('-').isdigit() else l
+def _layer(text:str, preset, option:str='--layer'):
+    "A layer typed on the console, read in the preset's network (`console_layer`: digits are an index)"
+    from quanta_nb.models import QuantaCNN, console_layer
+    return console_layer(text, QuantaCNN(10, preset), option)
+
+# %% ../nbs/api/20_cli.ipynb #9119cce5
+def _opt(name:str) -> str: return '--' + name.replace('_', '-')
+
+def _at_least(low:int=1, **options):
+    "Refuse any option of `options` (given as Python names) that is set and below `low`"
+    for name,v in options.items():
+        if v is not None and v < low: raise ValueError(f"{_opt(name)} must be at least {low}, got {v}")
+
+def _settings_ok(preset):
+    "Refuse a preset whose counts (changed with `--settings`) are not positive"
+    for k in ('epochs', 'source_epochs', 'n_train', 'n_test', 'bs', 'last_n'):
+        v = getattr(preset, k)
+        if v is not None and v < 1: raise ValueError(f"--settings {k}={v}: {k} must be at least 1")
+    return preset
+
+# %% ../nbs/api/20_cli.ipynb #c767501c
+def _writable(option:str, path, file:bool=False) -> Path:
+    "`path` if this process can write it (a folder, or with `file` a file in a folder): a probe file is written and removed"
+    path = Path(path).expanduser()
+    if file and path.is_dir(): raise ValueError(f"{option} {path} is a folder; give the name of the file to write in it")
+    if not file and path.exists() and not path.is_dir(): raise ValueError(f"{option} {path} is a file, not a folder")
+    folder = path.absolute().parent if file else path.absolute()
+    while not folder.exists(): folder = folder.parent       # a folder to create: probe where it would be created
+    if not folder.is_dir(): raise ValueError(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        fd,probe = tempfile.mkstemp(dir=folder, prefix='.quanta-probe-')
+        os.close(fd); os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"{option} {path} cannot be written ({e.strerror or e}): choose a folder this user can write to") from None
+    return path
+
+# %% ../nbs/api/20_cli.ipynb #78811f46
+def _data_ready(data, preset, tasks) -> None:
+    "Check that the data of every task in `tasks` is there (downloading it if it is fastai's), before any file is written"
+    from quanta_nb.data import get_cifar, task_name
+    data = preset.data if data is None else data
+    given = '--data ' + str(data) if data != preset.data else f"--data {data} (the default of --preset {preset.name})"
+    for t in dict.fromkeys(task_name(t) for t in tasks):
+        try: get_cifar(t, data, skip_bad=preset.skip_bad_images)
+        except ValueError as e: raise ValueError(f"{given}: {e}") from None
+        except OSError as e:
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{given}: {t} could not be obtained ({why}); connect to the internet, or pass --data sample, "
+                             "a folder or a .tar.gz, or use --preset demo (the embedded sample)") from None
+
+def _no_overwrite(option:str, path:Path, what:str, force:bool):
+    "Refuse to replace an existing result at `path` unless `force`"
+    if path.exists() and not force:
+        raise ValueError(f"{option} {path.parent if what == 'run' else path} already holds a {what} ({path.name}): "
+                         "pass --force to replace it, or choose another " + option)
+
+# %% ../nbs/api/20_cli.ipynb #e92bbf2b
+def _console(msg:str, func) -> str:
+    "`msg` with the Python arguments of `func` it names (`force=True`, `source=`, `lam_init`) written as options"
+    names = sorted(inspect.signature(func).parameters, key=len, reverse=True)
+    for n in names:
+        msg = re.sub(rf'(?<![\w./-]){n}=True\b', _opt(n), msg)
+        msg = re.sub(rf'(?<![\w./-]){n}=(?=[\s),;]|$)', _opt(n), msg)
+        if '_' in n: msg = re.sub(rf'(?<![\w./-]){n}\b(?!=)', _opt(n), msg)
+    return re.sub(r'(--[\w-]+) / \1\b', r'\1', msg)
 
 # %% ../nbs/api/20_cli.ipynb #e13d12a7
 def cmd_train_source(out:Annotated[str, 'checkpoint file to write', dict(required=True)]=None,
@@ -42,10 +106,17 @@ def cmd_train_source(out:Annotated[str, 'checkpoint file to write', dict(require
                      seed:int=0, # base random seed
                      n_train:int=None, # use only this many training images
                      skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
+                     force:bool=False, # replace an existing checkpoint at --out
                      settings:Settings=None):
     "Train a source network on a task and save it as a checkpoint"
     from quanta_nb.source import train_source
-    _,meta = train_source(task, _preset(preset, settings, n_train, skip_bad_images), data, epochs, seed, out)
+    _at_least(epochs=epochs, n_train=n_train)
+    p = _settings_ok(_preset(preset, settings, n_train, skip_bad_images))
+    out = _writable('--out', out, file=True)
+    _no_overwrite('--out', out, 'checkpoint', force)
+    _data_ready(data, p, [task])
+    print(f"training a source on task {task} for {p.n_source_epochs if epochs is None else epochs} epochs (--preset {p.name}) into {out}")
+    _,meta = train_source(task, p, data, epochs, seed, out)
     print(f"source test accuracy {meta['test_acc']:.4f} ({meta['task']}, {meta['epochs']} epochs); saved {out}")
     return meta
 
@@ -53,7 +124,7 @@ def cmd_train_source(out:Annotated[str, 'checkpoint file to write', dict(require
 def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`)', dict(required=True)]=None,
             out:Annotated[str, 'folder for metrics.csv and result.json', dict(required=True)]=None,
             task:Annotated[str, 'target task: A (CIFAR-10, the control AnA) or B (CIFAR-100, AnB)', dict(choices=TASK_NAMES)]='B',
-            layer:str='0', # layer to study: index 0..6 or a module name
+            layer:str='0', # layer to study: digits are an index (0..6 in the paper's CNN), other text a module name; name:X or index:N say which
             lam_init:float=0.9, # initial lambda_S, strictly between 0 and 1
             epochs:int=None, # epochs (default: the preset's)
             preset:Annotated[str, 'protocol preset', dict(choices=PRESET_NAMES)]='paper',
@@ -63,25 +134,36 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
             run:int=0, # index of the run (its seeds derive from it)
             n_train:int=None, # use only this many training images
             skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
+            force:bool=False, # replace the result already in --out
             settings:Settings=None):
-    "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out"
+    "One QUANTA run: writes per-epoch metrics (metrics.csv) and the run's result (result.json) to --out; resumes a killed one"
     from quanta_nb.layer import check_lam
     from quanta_nb.run import run_quanta
     from quanta_nb.results import save_run
     check_lam(lam_init)
-    res = run_quanta(task, _layer(layer), lam_init, _preset(preset, settings, n_train, skip_bad_images), source, data,
-                     epochs, seed, run, engine=engine)
+    _at_least(epochs=epochs, n_train=n_train)
+    _at_least(0, run=run)
+    p = _settings_ok(_preset(preset, settings, n_train, skip_bad_images))
+    out = _writable('--out', out)
+    _no_overwrite('--out', out/'result.json', 'run', force)
+    _data_ready(data, p, ['A', task])
+    print(f"QUANTA run: task {task}, layer {layer}, lam_init {lam_init}, {p.epochs if epochs is None else epochs} epochs "
+          f"(--preset {p.name}, engine {engine or 'default'}) into {out}")
+    ckpt = out/'checkpoint.pt'                                     # the fast engine's state after each epoch
+    if ckpt.exists() and engine != 'fastai': print(f"resuming from {ckpt} if it is this run's")
+    res = run_quanta(task, _layer(layer, p), lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
     save_run(res, out)
+    ckpt.unlink(missing_ok=True)
     if res['status'] != 'ok': print(f"run FAILED: {res['failure']}")
     else: print('final (mean of last epochs): ' + ', '.join(f"{k}={v:.4f}" for k,v in res['final'].items()))
-    print(f"wrote {Path(out)/'metrics.csv'} and {Path(out)/'result.json'}")
+    print(f"wrote {out/'metrics.csv'} and {out/'result.json'}")
     return res
 
 # %% ../nbs/api/20_cli.ipynb #3185eb05
 def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same command to resume; share it between workers)", dict(required=True)]=None,
               preset:Annotated[str, 'protocol preset', dict(choices=PRESET_NAMES)]='paper',
               tasks:Annotated[str, 'target tasks', dict(nargs='+', choices=TASK_NAMES)]=('A', 'B'),
-              layers:Annotated[str, 'layers to study: indices or module names', dict(nargs='+')]=tuple(map(str, range(7))),
+              layers:Annotated[str, 'layers to study: digits are indices (0..6 in the paper\'s CNN), other text module names; name:X or index:N say which', dict(nargs='+')]=tuple(map(str, range(7))),
               lam_inits:Annotated[str, "initial lambda_S values; '0.5@0,3,6' studies 0.5 at layers 0, 3 and 6 only", dict(nargs='+')]=('0.9', '0.75', '0.5'),
               runs:int=30, # runs per experiment
               epochs:int=None, # epochs per run (default: the preset's)
@@ -95,7 +177,7 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
               seed:int=0, # base random seed
               n_train:int=None, # use only this many training images
               skip_bad_images:bool=False, # leave out unreadable images instead of refusing the data
-              force:bool=False, # allow results of another configuration in OUT
+              force:bool=False, # run again the results in OUT made with another configuration, and record the new one
               settings:Settings=None,
               ray:str=None, # spread the units over Ray: 'local' (this machine), 'auto' or ray://HOST:PORT (OUT must be shared)
               claim_timeout:float=120., # seconds without a heartbeat after which a worker's claim is taken over
@@ -104,7 +186,13 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
     from quanta_nb.layer import check_lam
     from quanta_nb.sweep import run_sweep
     for l in lam_inits: check_lam(str(l).split('@')[0])
-    res = run_sweep(out, _preset(preset, settings, n_train, skip_bad_images), tuple(tasks), tuple(_layer(l) for l in layers),
+    _at_least(epochs=epochs, n_train=n_train, group=group)
+    _at_least(0, runs=runs)                                        # --runs 0 prepares a folder for sharded workers
+    p = _settings_ok(_preset(preset, settings, n_train, skip_bad_images))
+    _writable('--out', out)
+    tasks_used = ['A', *tasks] + (['B'] if any(str(k).startswith('selffer') for k in kinds) else [])
+    _data_ready(data, p, tasks_used)
+    res = run_sweep(out, p, tuple(tasks), tuple(_layer(l, p, '--layers') for l in layers),
                     tuple(float(l) if '@' not in str(l) else l for l in lam_inits), runs, epochs, tuple(kinds), shard, data,
                     source, source_b, seed, engine, group, quiet, force, ray, claim_timeout)
     print(json.dumps(res))
@@ -113,7 +201,7 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
 # %% ../nbs/api/20_cli.ipynb #3185eb06
 def cmd_status(dir:str, # folder of a sweep
                claim_timeout:float=None): # seconds without a heartbeat after which a claim counts as stale (default: each holder's own)
-    "What a sweep folder holds: every job of its grids, done, failed, claimed (by whom, since when), stale or waiting"
+    "What a sweep folder holds: every job of its grids, done, failed, claimed (by whom, since when), stale, waiting or damaged; and foreign results"
     import pandas as pd
     from quanta_nb.sweep import sweep_status
     st = pd.DataFrame(sweep_status(dir, claim_timeout))
@@ -130,9 +218,12 @@ def cmd_report(dir:str, # folder of a sweep
     "Aggregate a sweep's results into DIR/summary.csv and the paper's figures"
     import pandas as pd
     from quanta_nb.report import report
+    if Path(dir).is_dir(): _writable('DIR', dir)
     df = report(dir, figures=figures)
     cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
     with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
+    for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
+        if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
     print(f"wrote {Path(dir)/'summary.csv'}" + (' and figures' if figures else ''))
     return df
 
@@ -157,7 +248,8 @@ def cmd_demo(out:str='quanta-demo', # output folder
     from quanta_nb.sweep import run_sweep
     from quanta_nb.report import report
     from quanta_nb.store import atomic_write
-    t0,out = time.time(),Path(out)
+    _at_least(epochs=epochs, source_epochs=source_epochs)
+    t0,out = time.time(),_writable('--out', out)
     preset = get_preset('demo', source_epochs=source_epochs)
     print("1/2 source and QUANTA at layers 0-6 for AnA and AnB")
     run_sweep(out, preset, tasks=('A', 'B'), layers=tuple(range(7)), lam_inits=(0.9,), runs=1, epochs=epochs, seed=seed,
@@ -186,6 +278,9 @@ def cmd_bench(preset:Annotated[str, 'protocol preset of the network to time', di
     "Time the fastai engine and the fast engine (K runs at once) on this device; project the full protocol's hours"
     import pandas as pd
     from quanta_nb.bench import bench_record, bench_engines, profile_group
+    _at_least(steps=steps, ks=min(ks))
+    _at_least(0, warmup=warmup, workers=workers)
+    _writable('--out', out)
     cmd = 'quanta bench ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else None
     rec = bench_record(preset, layer, tuple(ks), steps, warmup, task, data, workers, out, cmd)
     print(pd.DataFrame([dict(engine='fastai', K=1, run_images_per_s=rec['plain_img_s'])] +
@@ -210,7 +305,8 @@ def _usage():
 def main(argv:list|None=None) -> int:
     "Entry point of the `quanta` console script"
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ('-h', '--help'): print(_usage()); return 0
+    if not argv: print(_usage(), file=sys.stderr); return 2
+    if argv[0] in ('-h', '--help'): print(_usage()); return 0
     if argv[0] in ('-V', '--version'): print(quanta_nb.__version__); return 0
     cmd,rest = argv[0],argv[1:]
     if cmd not in COMMANDS:
@@ -223,5 +319,7 @@ def main(argv:list|None=None) -> int:
     except KeyboardInterrupt: print(f"quanta {cmd}: interrupted", file=sys.stderr); return 130
     except (ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"quanta {cmd}: error: {msg}", file=sys.stderr); return 2
+        print(f"quanta {cmd}: error: {_console(msg, func)}", file=sys.stderr); return 2
     return 0
+
+if __name__ == '__main__': sys.exit(main())   # python -m quanta_nb.cli

@@ -212,7 +212,16 @@ def fit_run(learn:Learner, epochs:int, quiet:bool=False) -> tuple[pd.DataFrame, 
     if quiet:
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     elif IN_NOTEBOOK or sys.stdout.isatty(): learn.fit(epochs)
-    else:                                       # a log: one line per epoch, no progress-bar redraws
-        with learn.no_bar(): learn.fit(epochs)
+    else:                                       # a log: a header, then one line per epoch naming its metrics
+        from quanta_nb.store import metrics_text
+        def log_epoch(log):
+            m = {_renames.get(n, n):v for n,v in zip(learn.recorder.metric_names, log)}
+            print(f"epoch {m.pop('epoch') + 1}/{epochs}: {metrics_text(m)}", flush=True)
+        print(f"training {epochs} epoch(s) on {len(learn.dls.train_ds)} images; after each, the metrics on "
+              f"{len(learn.dls.valid_ds)} test images", flush=True)
+        with learn.no_bar():
+            learn.logger = log_epoch
+            try: learn.fit(epochs)
+            finally: learn.logger = print
     guard = getattr(learn, 'nan_guard', None)
     return epoch_metrics(learn), (guard.failure if guard else None)

@@ -14,7 +14,7 @@ from fastai.torch_core import default_device
 from .presets import Preset
 from .data import TASKS
 from .store import file_hash
-from .results import load_run, device_name, cpu_signature
+from .results import load_run, device_name, cpu_signature, recorded_path
 from .source import CheckpointError
 from .run import train_group, fastai_run
 from .baselines import run_transfer
@@ -33,11 +33,18 @@ def _check_source(path, sha:str|None) -> Path:
     return path
 
 def _find_source(res:dict, path:Path) -> Path:
-    "Where the run's source is: where the result says, or, for a sweep's result moved elsewhere, beside its `runs/` folder"
-    prov = res['provenance']
+    "Where the run's source is: relative to the result, where the result says, or beside the `runs/` folder of a moved sweep"
+    prov,found = res['provenance'],recorded_path(res, 'source', path)
     b = res['config'].get('source_task') == TASKS['B']
     moved = path.parent.parent/('source_b.pt' if b else 'source.pt')
-    return Path(prov['source']) if Path(prov['source']).exists() or not moved.exists() else moved
+    if found is not None and (not prov.get('source_sha256') or file_hash(found) == prov['source_sha256']) or not moved.exists():
+        return found or Path(prov['source'])
+    return moved
+
+def _find_data(res:dict, path:Path):
+    "The run's data: 'sample' or 'fastai' as recorded, or the folder, relative to the result first"
+    given = res['provenance'].get('data')
+    return given if given in ('sample', 'fastai', None, 'None') else (recorded_path(res, 'data', path) or given)
 
 def replay_run(res:dict, data=None, source=None, device=None) -> dict:
     "Train the run `res` describes again, the same way (engine, group, threads, precision); returns the new result"
@@ -66,7 +73,7 @@ def replay_run(res:dict, data=None, source=None, device=None) -> dict:
 def replay(path:str|Path, data=None, source=None, device=None) -> dict:
     "Replay the run saved at `path`: the largest absolute difference of each per-epoch metric from the record"
     res = load_run(path)
-    new = replay_run(res, data, source or _find_source(res, Path(path)), device)
+    new = replay_run(res, data or _find_data(res, Path(path)), source or _find_source(res, Path(path)), device)
     if new['config']['seeds'] != res['config']['seeds']: raise ValueError(f"{path}: the replay derived other seeds than the run's")
     old_ep,new_ep = pd.DataFrame(res['epochs']),pd.DataFrame(new['epochs'])
     if len(old_ep) != len(new_ep) or list(old_ep.columns) != list(new_ep.columns):

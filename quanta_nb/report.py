@@ -14,27 +14,39 @@ import matplotlib.pyplot as plt
 from scipy import stats
 from .data import task_letter
 from .results import load_run
+from .sweep import folder_results
 from .source import load_checkpoint, CheckpointError
 from .store import atomic_write, save_json
 from .grid import SWEEP_KINDS
 from .plots import fig3, fig4, fig5, plot_profiles, save_fig, NothingToPlot
 
 # %% auto #0
-__all__ = ['METRICS', 'load_results', 'ci95', 'experiment_key', 'summarize', 'epoch_curves', 'source_accuracy', 'report']
+__all__ = ['METRICS', 'load_folder', 'load_results', 'ci95', 'experiment_key', 'summarize', 'epoch_curves', 'source_accuracy',
+           'report']
 
 # %% ../nbs/api/17_report.ipynb #b66f7949
-def load_results(dir:str|Path) -> tuple[list[dict], list[str]]:
-    "The run results in `dir`/runs/*.json, and the files that could not be read (each also warned about)"
+def load_folder(dir:str|Path) -> dict:
+    "The run results of `dir`/runs/*.json that belong to the folder, and the `damaged` and `foreign` files (each warned about)"
     runs = Path(dir)/'runs'
     if not Path(dir).is_dir(): raise FileNotFoundError(f"Sweep folder {dir} does not exist")
     if not runs.is_dir(): raise FileNotFoundError(f"{dir} has no runs/ folder: is it a sweep folder (see `run_sweep`)?")
-    results, bad = [], []
-    for f in sorted(runs.glob('*.json')):
-        try: results.append(load_run(f))
-        except (ValueError, OSError, UnicodeDecodeError) as e:
-            warnings.warn(f"Skipping {f}: {e}")
-            bad.append(str(f))
-    return results, bad
+    if (Path(dir)/'sweep.json').exists():
+        found = folder_results(dir)
+        results,damaged,foreign = list(found['results'].values()),found['damaged'],found['foreign']
+    else:
+        results,damaged,foreign = [],{},{}
+        for f in sorted(runs.glob('*.json')):
+            try: results.append(load_run(f))
+            except (ValueError, OSError, UnicodeDecodeError) as e: damaged[f.stem] = str(e)
+    for f,why in damaged.items(): warnings.warn(f"Skipping {runs/(f + '.json')}: {why}")
+    if foreign: warnings.warn(f"Leaving out {len(foreign)} result(s) that are not this sweep's: " +
+                              '; '.join(f"{runs/(f + '.json')} ({why})" for f,why in foreign.items()))
+    return dict(results=results, damaged=[str(runs/(f + '.json')) for f in damaged], foreign=[str(runs/(f + '.json')) for f in foreign])
+
+def load_results(dir:str|Path) -> tuple[list[dict], list[str]]:
+    "The run results of folder `dir` (see `load_folder`), and the files left out, damaged or foreign"
+    found = load_folder(dir)
+    return found['results'], found['damaged'] + found['foreign']
 
 # %% ../nbs/api/17_report.ipynb #1fe1bc15
 METRICS = ('lam_s', 'acc', 'top3', 'precision_macro', 'recall_macro', 'precision_keras', 'recall_keras', 'loss', 'train_loss')
@@ -129,7 +141,8 @@ def source_accuracy(dir:str|Path) -> float|None:
 def report(dir:str|Path, figures:bool=True, lam_init:float=0.9) -> pd.DataFrame:
     "Write the tables (and the figures) of the sweep in `dir` into it; returns the summary"
     dir = Path(dir)
-    results, bad = load_results(dir)
+    found = load_folder(dir)
+    results,bad = found['results'],found['damaged']
     if not results: raise ValueError(f"No run results in {dir/'runs'}" + (f" ({len(bad)} unreadable)" if bad else ''))
     summary, curves = summarize(results), epoch_curves(results)
     atomic_write(dir/'summary.csv', summary.to_csv(index=False))
@@ -156,6 +169,6 @@ def report(dir:str|Path, figures:bool=True, lam_init:float=0.9) -> pd.DataFrame:
     failures = [dict(file=f"runs/{r['job']['name']}.json" if r.get('job') else None, **experiment_key(r), run=r['config'].get('run'),
                      **(r.get('failure') or {})) for r in results if r['status'] != 'ok']
     save_json(dir/'report.json', dict(n_results=len(results), n_failed=len(failures), failures=failures,
-                                      bad_files=bad, lam_init_figures=lam, figures=written))
-    summary.attrs.update(bad_files=bad, failures=failures, figures=written)
+                                      bad_files=bad, foreign_files=found['foreign'], lam_init_figures=lam, figures=written))
+    summary.attrs.update(bad_files=bad, foreign_files=found['foreign'], failures=failures, figures=written)
     return summary

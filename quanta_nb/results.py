@@ -19,7 +19,8 @@ from .learner import final_metrics
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0
-__all__ = ['device_name', 'cpu_signature', 'provenance', 'run_config', 'make_result', 'run_table', 'save_run', 'load_run']
+__all__ = ['device_name', 'cpu_signature', 'provenance', 'portable', 'recorded_path', 'run_config', 'make_result', 'run_table',
+           'save_run', 'load_run']
 
 # %% ../nbs/api/09_results.ipynb #2e564a2c
 def device_name(device=None) -> str:
@@ -40,13 +41,32 @@ def cpu_signature() -> str:
     flags = _cpuinfo('flags') or platform.machine()
     return f"{_cpu_model() or platform.processor()} {hashlib.sha256(flags.encode()).hexdigest()[:8]}"
 
+def _absolute(p) -> str:
+    "`p` as text: an absolute path if it names an existing file or folder, else as given ('sample', 'fastai')"
+    return str(Path(p).absolute()) if isinstance(p, (str, Path)) and str(p) not in ('sample', 'fastai') and Path(p).exists() else str(p)
+
 def provenance(source_path:str|Path|None=None, data=None, engine:dict|None=None, device=None) -> dict:
     "Versions, device, threads, data, source-checkpoint hash and engine, to trace a result back to how it was made"
     return dict(quanta_nb=quanta_nb.__version__, torch=torch.__version__, fastai=fastai.__version__,
                 python=platform.python_version(), device=device_name(device), cpu=cpu_signature(), threads=torch.get_num_threads(),
-                host=platform.node(), pid=os.getpid(), data=str(data), source=str(source_path) if source_path else None,
+                host=platform.node(), pid=os.getpid(), data=_absolute(data), source=_absolute(source_path) if source_path else None,
                 source_sha256=file_hash(source_path) if source_path else None, engine=engine,
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
+
+# %% ../nbs/api/09_results.ipynb #8112928e
+def portable(res:dict, path:str|Path) -> dict:
+    "`res` with the source and data paths of its provenance also recorded relative to the folder of result file `path`"
+    prov,where = res['provenance'],Path(path).absolute().parent
+    rel = {k:os.path.relpath(prov[k], where) for k in ('source', 'data')
+           if prov.get(k) and Path(prov[k]).is_absolute() and Path(prov[k]).exists()}
+    return {**res, 'provenance':{**prov, 'relative':rel}} if rel else res
+
+def recorded_path(res:dict, key:str, path:str|Path) -> Path|None:
+    "Where the `key` ('source' or 'data') of the result saved at `path` is now: relative to the result first, then as recorded"
+    prov,where = res['provenance'],Path(path).absolute().parent
+    rel,given = (prov.get('relative') or {}).get(key),prov.get(key)
+    tries = ([Path(os.path.normpath(where/rel))] if rel else []) + ([Path(given), where/given] if given and given not in ('None', 'sample', 'fastai') else [])
+    return next((p for p in tries if p.exists()), None)
 
 # %% ../nbs/api/09_results.ipynb #1d41f41b
 def run_config(task:str, layer, layer_names:list, lam_init:float|None, preset:Preset, epochs:int, seed:int, seeds:dict,
@@ -73,7 +93,7 @@ def save_run(res:dict, out:str|Path) -> Path:
     "Write `res` to `out/result.json` and its per-epoch metrics to `out/metrics.csv`, atomically"
     out = Path(out)
     atomic_write(out/'metrics.csv', run_table(res).to_csv(index=False))
-    return save_json(out/'result.json', res)
+    return save_json(out/'result.json', portable(res, out/'result.json'))
 
 def load_run(path:str|Path) -> dict:
     "The run result saved at `path` (a `result.json`, or a folder holding one)"

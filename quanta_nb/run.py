@@ -136,6 +136,20 @@ def _smooth(losses:torch.Tensor, val:torch.Tensor|None, count:int, beta:float=0.
         val = torch.lerp(losses[:, i].float(), val, beta)
     return val/(1 - beta**count), val, count
 
+# %% ../nbs/api/11_run.ipynb #d30637b0
+def _group_header(task:str, name:str, runs:list, epochs:int, start:int) -> str:
+    "The first line of a group's log"
+    return (f"fast engine: {len(runs)} run(s) of task {task} at layer {name}, {epochs} epochs" +
+            (f", resumed after epoch {start}" if start else '') + "; after each, the metrics on the test set" +
+            (f" (mean of the {len(runs)} runs)" if len(runs) > 1 else ''))
+
+def _group_note(rows:list, epoch:int) -> str:
+    "The metrics of `epoch` for a log line: the run's, or the mean of the group's runs that have it"
+    from quanta_nb.store import metrics_text
+    have = [r[-1] for r in rows if r and r[-1]['epoch'] == epoch]
+    if not have: return 'every run has failed'
+    return metrics_text({c:sum(r[c] for r in have)/len(have) for c in METRIC_COLS[1:]})
+
 # %% ../nbs/api/11_run.ipynb #7c1e0a13
 def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
                 data=None, epochs:int|None=None, seed:int=0, device=None, dtype=None, checkpoint:str|Path|None=None,
@@ -166,7 +180,8 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
     state = dict(rows=[[] for _ in runs], failures=[None]*len(runs), val=None, count=0, seconds=0.)
     if ck is not None: vq.load_state_dict(ck['vq']); state.update({k:ck[k] for k in state})
     start,t0 = (ck['epoch'] + 1 if ck else 0),time.perf_counter() - state['seconds']
-    for epoch in progress(range(start, epochs), total=epochs - start, quiet=quiet, label=f'{group or task+" "+name} epochs'):
+    for epoch in progress(range(start, epochs), total=epochs - start, quiet=quiet, label=f'{group or task+" "+name} epochs',
+                          header=_group_header(task, name, runs, epochs, start), describe=lambda e: _group_note(state['rows'], e)):
         losses = _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device)
         train_loss,state['val'],state['count'] = _smooth(losses, state['val'], state['count'])
         mets = vq.evaluate(x_te, y_te, eval_bs)
@@ -180,7 +195,7 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
         done = all(f is not None for f in state['failures']) or epoch + 1 == epochs
         if checkpoint is not None and not done and (epoch + 1) % checkpoint_every == 0: _save_group(Path(checkpoint), key, epoch, vq, state)
         if on_epoch is not None: on_epoch(epoch, vq)
-        if done: break
+        if all(f is not None for f in state['failures']): break   # the last epoch ends the loop itself, and is logged
     engine = dict(name='fast', K=len(runs), group=group, members=[list(r) for r in runs], dtype=str(vq.dtype).removeprefix('torch.'),
                   amp=amp, resumed_at=start or None, seconds=state['seconds'])
     prov = provenance(src_path, data, engine, device)
@@ -203,7 +218,7 @@ def check_engine(engine:str|None) -> str|None:
 
 def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
                source:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
-               quiet:bool=False, engine:str|None=None, device=None, dtype=None) -> dict:
+               quiet:bool=False, engine:str|None=None, device=None, dtype=None, checkpoint:str|Path|None=None) -> dict:
     "Train a QUANTA target on `task` against `source` at `layer` on `engine`; returns the run's result"
     preset,lam_init = get_preset(preset),check_lam(lam_init)
     epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
@@ -211,5 +226,5 @@ def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:st
         fits = not isinstance(layer, (list, tuple)) and (source is None or isinstance(source, (str, Path, nn.Sequential)))
         engine = DEFAULT_ENGINE if fits else 'fastai'
     if engine == 'fast':
-        return train_group(task, layer, [(lam_init, run)], preset, source, data, epochs, seed, device, dtype, quiet=quiet)[0]
+        return train_group(task, layer, [(lam_init, run)], preset, source, data, epochs, seed, device, dtype, checkpoint, quiet=quiet)[0]
     return fastai_run(task, layer, lam_init, preset, source, data, epochs, seed, run, quiet, device, dtype)

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['atomic_write', 'clean_stale_tmp', 'save_json', 'load_json', 'file_hash', 'progress']
+__all__ = ['atomic_write', 'clean_stale_tmp', 'save_json', 'load_json', 'file_hash', 'progress', 'metrics_text']
 
 # %% ../nbs/api/03_store.ipynb #11597e8a
 _HOST = socket.gethostname().replace('.', '-')
@@ -78,13 +78,23 @@ def file_hash(path:str|Path, n:int=16) -> str:
     return h.hexdigest()[:n]
 
 # %% ../nbs/api/03_store.ipynb #9e1f2a31
-def progress(items, total:int|None=None, quiet:bool=False, label:str='', stream=None):
-    "Iterate over `items`: a fastprogress bar on a terminal, one line per item in a log, nothing if `quiet`"
+def progress(items, total:int|None=None, quiet:bool=False, label:str='', stream=None, header:str|None=None, describe=None):
+    "Iterate over `items`: a fastprogress bar on a terminal, a `header` then one line per item in a log, nothing if `quiet`"
     if quiet: yield from items; return
     stream = stream or sys.stdout
     total = len(items) if total is None else total
     if stream.isatty(): yield from progress_bar(items, total=total, comment=label); return
+    if header: print(header, file=stream, flush=True)
     t0 = time.time()
     for i,x in enumerate(items, 1):
         yield x
-        print(f"{label}: {i}/{total} done in {time.time() - t0:.0f} s", file=stream, flush=True)
+        note = describe(x) if describe is not None else ''
+        print(f"{label}: {i}/{total} done in {time.time() - t0:.0f} s" + (f"; {note}" if note else ''), file=stream, flush=True)
+
+# %% ../nbs/api/03_store.ipynb #c9052800
+def metrics_text(metrics:dict, digits:int=4) -> str:
+    "`metrics` as 'name value' pairs for a log line, numbers rounded to `digits` decimals"
+    def fmt(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)): return str(v)
+        return 'nan' if not math.isfinite(v) else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    return ', '.join(f"{k} {fmt(v)}" for k,v in metrics.items())

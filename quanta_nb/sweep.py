@@ -7,6 +7,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/sweep.html.md"""
 # %% ../nbs/api/15_sweep.ipynb #9370244b
 from __future__ import annotations
 import json, os, tempfile, time, warnings
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
@@ -15,7 +16,8 @@ from fastai.torch_core import default_device
 from .presets import Preset, get_preset
 from .models import QuantaCNN
 from .source import train_source, load_source, CheckpointError
-from .results import load_run
+from .data import get_cifar
+from .results import load_run, portable
 from .run import run_quanta, train_group, check_engine, DEFAULT_ENGINE
 from .baselines import run_transfer
 from .claims import try_claim, claim_or_wait, list_claims, DEFAULT_TIMEOUT
@@ -23,8 +25,8 @@ from .grid import Job, Unit, sweep_grid, sweep_units, shard as take_shard
 from .store import save_json, load_json, file_hash, atomic_write, clean_stale_tmp, progress, _HOST
 
 # %% auto #0
-__all__ = ['SWEEP_FORMAT', 'sweep_config', 'config_diff', 'job_status', 'ClaimLost', 'run_unit', 'default_group', 'run_sweep',
-           'sweep_status']
+__all__ = ['SWEEP_FORMAT', 'sweep_config', 'config_diff', 'result_diff', 'job_status', 'ClaimLost', 'run_unit', 'default_group',
+           'run_sweep', 'folder_results', 'sweep_status']
 
 # %% ../nbs/api/15_sweep.ipynb #6c44d8db
 SWEEP_FORMAT = 'quanta-nb-sweep/2'
@@ -38,6 +40,8 @@ def sweep_config(preset:str|Preset='paper', epochs:int|None=None, data=None, see
                source_sha256=source_sha256, source_b_sha256=source_b_sha256)
     return json.loads(json.dumps(cfg))
 
+_PRESET_DEFAULTS = {f.name:f.default for f in fields(Preset)}
+
 def config_diff(old:dict, new:dict, ignore_missing=('source_sha256', 'source_b_sha256')) -> list[str]:
     "The settings that differ between configurations `old` and `new`, as readable 'key: old != new' strings"
     diffs = []
@@ -45,7 +49,9 @@ def config_diff(old:dict, new:dict, ignore_missing=('source_sha256', 'source_b_s
         a,b = old.get(k),new.get(k)
         if k in ignore_missing and (a is None or b is None): continue   # not known yet on one side
         if k == 'preset' and isinstance(a, dict) and isinstance(b, dict):
-            diffs += [f"preset.{p}: {a.get(p)!r} != {b.get(p)!r}" for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+            # a setting missing on one side (recorded before it existed) has its default value
+            get = lambda d, p: d.get(p, _PRESET_DEFAULTS.get(p))
+            diffs += [f"preset.{p}: {get(a, p)!r} != {get(b, p)!r}" for p in sorted(set(a) | set(b)) if get(a, p) != get(b, p)]
         elif a != b: diffs.append(f"{k}: {a!r} != {b!r}")
     return diffs
 
@@ -71,7 +77,8 @@ def _source_file(out:Path, name:str, given, task:str, preset:Preset, epochs:int,
         with claim:
             if dest.exists() and problem == "is missing": continue
             _log(out, 'source_start', name=name)
-            train_source(task, preset, data, None, seed, path=dest, quiet=True)
+            if not quiet: print(f"training the sweep's source on task {task} into {dest}", flush=True)
+            train_source(task, preset, data, None, seed, path=dest, quiet=quiet)
             _log(out, 'source_finish', name=name)
         force = True                                                  # our own fresh source: its hash becomes the known one
 
@@ -89,7 +96,7 @@ def _refuse(out, old:dict, new:dict, force:bool) -> list[str]:
     diffs = config_diff(old['config'], new)
     if diffs and not force:
         raise ValueError(f"{out} holds a sweep with another configuration ({'; '.join(diffs)}): refusing to mix results "
-                         f"of different configurations in one folder; use another folder or pass force=True")
+                         f"of different configurations in one folder; use another folder, or pass force=True to run them again with this one")
     return diffs
 
 def _read_sweep(path:Path) -> dict:
@@ -115,20 +122,32 @@ def _prepare(out:Path, preset:Preset, epochs:int, data, seed:int, sources:dict, 
                grids=meta.get('grids', []) + ([grid] if grid not in meta.get('grids', []) else []))
     diffs += _refuse(out, meta, new['config'], force)
     if diffs:
-        warnings.warn(f"force=True: adding results of another configuration to {out} ({'; '.join(diffs)})")
+        warnings.warn(f"force=True: {out} now holds this configuration; its results of the earlier one are run again ({'; '.join(diffs)})")
         new['replaced'] = meta.get('replaced', []) + [dict(config=meta['config'], differences=diffs)]
     elif 'replaced' in meta: new['replaced'] = meta['replaced']
     if new != meta: save_json(out/'sweep.json', new)
     return {k:out/f'{k}.pt' for k in sources}
 
 # %% ../nbs/api/15_sweep.ipynb #5b89df71
-def job_status(out:str|Path, job:Job) -> str:
-    "'done' if `job`'s result file in sweep folder `out` loads and is that job's, 'missing', or 'corrupt'"
+def result_diff(res:dict, cfg:dict) -> list[str]:
+    "What differs between the run result `res` and sweep configuration `cfg` (`[]`: the result belongs to the sweep)"
+    c,prov = res['config'],res.get('provenance') or {}
+    diffs = config_diff(dict(preset=c.get('preset'), epochs=c.get('epochs'), seed=c.get('seed')),
+                        dict(preset=cfg['preset'], epochs=cfg['epochs'], seed=cfg['seed']))
+    kind = lambda d: d if str(d) in ('sample', 'fastai') else 'a folder'      # a folder may move: its kind is compared
+    if kind(prov.get('data')) != kind(cfg['data']): diffs.append(f"data: {prov.get('data')!r} != {cfg['data']!r}")
+    key = 'source_b_sha256' if c.get('source_task') == 'cifar100' else 'source_sha256'
+    if cfg.get(key) and prov.get('source_sha256') != cfg[key]: diffs.append(f"{key}: {prov.get('source_sha256')!r} != {cfg[key]!r}")
+    return diffs
+
+def job_status(out:str|Path, job:Job, cfg:dict|None=None) -> str:
+    "'done' if `job`'s result file in sweep folder `out` loads, is that job's and fits `cfg`; 'missing', 'corrupt' or 'foreign'"
     path = Path(out)/'runs'/f'{job.name}.json'
     if not path.exists(): return 'missing'
     try: res = load_run(path)
     except (ValueError, OSError, UnicodeDecodeError): return 'corrupt'
-    return 'done' if (res.get('job') or {}).get('name') == job.name else 'corrupt'
+    if (res.get('job') or {}).get('name') != job.name: return 'corrupt'
+    return 'foreign' if cfg is not None and result_diff(res, cfg) else 'done'
 
 def _log(out:Path, event:str, **fields):
     "Append one event (a JSON line) to this worker's log in `out/logs`"
@@ -156,13 +175,13 @@ def _train(unit:Unit, jobs:list, ctx:dict, claims:dict) -> list[dict]:
 # %% ../nbs/api/15_sweep.ipynb #92863b96
 def run_unit(unit:Unit, ctx:dict) -> dict:
     "Claim, train and write the jobs of `unit` that have no result yet; the status of each job this worker ran"
-    out,timeout = ctx['out'],ctx['timeout']
+    out,timeout,cfg = ctx['out'],ctx['timeout'],ctx.get('config')
     claims = {}
     for j in unit.jobs:
-        if job_status(out, j) == 'done': continue
+        if job_status(out, j, cfg) == 'done': continue
         c = try_claim(out, j.name, timeout, what=f'training {unit.name}')
         if c is None: continue
-        if job_status(out, j) == 'done': c.release()                 # finished by another worker since we looked
+        if job_status(out, j, cfg) == 'done': c.release()                 # finished by another worker since we looked
         else: claims[j.name] = c
     jobs = [j for j in unit.jobs if j.name in claims]
     if not jobs: return {}
@@ -176,7 +195,7 @@ def run_unit(unit:Unit, ctx:dict) -> dict:
             if not c.check(): warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
             res['job'] = dict(j._asdict(), name=j.name)
             res['provenance']['claim'] = c.provenance
-            save_json(out/'runs'/f'{j.name}.json', res)
+            save_json(out/'runs'/f'{j.name}.json', portable(res, out/'runs'/f'{j.name}.json'))
             statuses[j.name] = res['status']
             _log(out, 'finish', unit=unit.name, job=j.name, status=res['status'], took_over=c.took_over is not None)
         (out/'groups'/f'{unit.name}.pt').unlink(missing_ok=True)
@@ -191,13 +210,31 @@ def _import_ray():
         raise ValueError("run_sweep(ray=...) / `quanta sweep --ray` needs Ray: install quanta-nb[ray] (pip install 'quanta-nb[ray]')") from None
     return ray
 
+def _ray_token() -> bool:
+    "Whether this machine has a Ray token where Ray looks for one: `RAY_AUTH_TOKEN`, `RAY_AUTH_TOKEN_PATH` or ~/.ray/auth_token"
+    path = os.environ.get('RAY_AUTH_TOKEN_PATH') or Path.home()/'.ray'/'auth_token'
+    return bool(os.environ.get('RAY_AUTH_TOKEN')) or Path(path).expanduser().is_file()
+
+def _ray_connect(address:str):
+    "Join the running Ray cluster at `address`, with the cluster's token when this machine has one (Ray's token authentication)"
+    if 'RAY_AUTH_MODE' not in os.environ and _ray_token(): os.environ['RAY_AUTH_MODE'] = 'token'   # before Ray reads it
+    ray = _import_ray()
+    if ray.is_initialized(): return ray
+    try: ray.init(address=address, logging_level='ERROR')
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"--ray {address}: cannot connect to the Ray cluster ({why}); a cluster started with `ray start --head` "
+                         "uses token authentication: set RAY_AUTH_MODE=token in this command's environment, with the cluster's "
+                         "token in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN (see `ray get-auth-token`)") from None
+    return ray
+
 def _ray_units(address:str, units:list, ctx:dict):
     "Yield each unit's statuses as the Ray tasks running them finish ({} for a task that failed)"
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
         if address == 'local': ray.init(address='local', include_dashboard=False, log_to_driver=False, logging_level='ERROR')
-        else: ray.init(address=address)
+        else: _ray_connect(address)
     try:
         gpus = 1 if ray.cluster_resources().get('GPU', 0) > 0 else 0
         task = ray.remote(num_gpus=gpus, num_cpus=1, max_retries=0)(run_unit)
@@ -224,6 +261,18 @@ def default_group(preset:Preset, device=None) -> int:
     if device.type != 'cuda': return 8
     return choose_k(torch.cuda.mem_get_info(device)[0], run_bytes(preset, 100), max_k=64)
 
+# %% ../nbs/api/15_sweep.ipynb #6ba0df17
+def _refuse_foreign(out:Path, cfg:dict, jobs:list, force:bool):
+    "Before anything runs: refuse result files of these `jobs` made with another configuration than `cfg`, unless `force`"
+    if force or not (out/'runs').is_dir(): return
+    known = (_read_sweep(out/'sweep.json')['config'] if (out/'sweep.json').exists() else {})
+    cfg = {**cfg, **{k:v for k,v in known.items() if k.endswith('_sha256')}}
+    for j in jobs:
+        if job_status(out, j) != 'done': continue
+        diffs = result_diff(load_run(out/'runs'/f'{j.name}.json'), cfg)
+        if diffs: raise ValueError(f"{out/'runs'/(j.name + '.json')} was made with another configuration ({'; '.join(diffs)}): "
+                                   "refusing to count it as this sweep's; remove it, use another folder, or pass force=True to run it again")
+
 # %% ../nbs/api/15_sweep.ipynb #2bca1c75
 def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5),
               runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data=None,
@@ -233,7 +282,7 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     "Run every job of the grid (or of its `shard`) missing from folder `out`; counts: total, done, failed, skipped, others, rerun"
     out,preset = Path(out),get_preset(preset)
     engine,epochs,data = check_engine(engine) or DEFAULT_ENGINE,preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
-    if ray is not None: _import_ray()                                    # a missing extra fails now, not after the source
+    if ray is not None: _import_ray() if ray == 'local' else _ray_connect(ray)   # a missing extra or cluster fails now, not after the source
     if isinstance(source, nn.Module) or isinstance(source_b, nn.Module):
         raise TypeError("`source` and `source_b` are checkpoint paths (save a model with `quanta_nb.source.save_source`)")
     net = QuantaCNN(10, preset)
@@ -243,26 +292,35 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     jobs = [j for u in units for j in u.jobs]
     need_b = any(j.kind.startswith('selffer') and j.task == 'B' for j in jobs) or source_b is not None
     sources = dict(source=(source, 'A'), **(dict(source_b=(source_b, 'B')) if need_b else {}))
+    tasks_used = dict.fromkeys([*[j.task for j in jobs], *[t for k,(g,t) in sources.items()]])
+    for t in tasks_used: get_cifar(t, data, skip_bad=preset.skip_bad_images)   # the data, before a first file is written
+    _refuse_foreign(out, sweep_config(preset, epochs, data, seed), jobs, force)
     for d in (out, out/'runs', out/'groups'):                            # what killed writers left behind
         if d.is_dir(): clean_stale_tmp(d)
     grid = json.loads(json.dumps(dict(tasks=tasks, layers=layers, lam_inits=lam_inits, runs=runs, kinds=kinds), default=list))
     ctx = dict(out=out.absolute(), preset=preset, epochs=epochs, data=data, seed=seed, engine=engine, timeout=claim_timeout,
                **{k:v.absolute() for k,v in _prepare(out, preset, epochs, data, seed, sources, grid, force, claim_timeout, quiet).items()})
     if isinstance(data, (str, Path)) and Path(data).exists(): ctx['data'] = str(Path(data).absolute())   # for Ray workers
-    status = {j.name:job_status(out, j) for j in jobs}
+    ctx['config'] = cfg = _read_sweep(out/'sweep.json')['config']
+    status = {j.name:job_status(out, j, cfg) for j in jobs}
     counts = dict(total=len(jobs), done=0, failed=0, skipped=sum(s == 'done' for s in status.values()), others=0,
-                  rerun=sum(s == 'corrupt' for s in status.values()))
+                  rerun=sum(s in ('corrupt', 'foreign') for s in status.values()))
     for n,s in status.items():
         if s == 'corrupt': warnings.warn(f"{out/'runs'/(n+'.json')} is corrupt or not this job's result; running it again")
+    foreign = [n for n,s in status.items() if s == 'foreign']
+    if foreign: warnings.warn(f"force=True: running again {len(foreign)} result(s) of another configuration ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})")
+    settled = set()                                                      # what this worker wrote is not run again
     poll,said = poll or max(1., min(30., claim_timeout/4)),False
     while True:
-        todo = [u for u in units if any(job_status(out, j) != 'done' for j in u.jobs)]
+        todo = [u for u in units if any(j.name not in settled and job_status(out, j, cfg) != 'done' for j in u.jobs)]
         if not todo: break
         ran = (_ray_units(ray, todo, ctx) if ray is not None else (run_unit(u, ctx) for u in todo))
-        for st in progress(ran, total=len(todo), quiet=quiet, label='sweep units'):
+        header = f"{sum(len(u.jobs) for u in todo)} job(s) in {len(todo)} unit(s) to train into {out}"
+        for st in progress(ran, total=len(todo), quiet=quiet, label='sweep units', header=header):
             counts['done'] += len(st)
+            settled.update(st)
             counts['failed'] += sum(s != 'ok' for s in st.values())
-        if all(job_status(out, j) == 'done' for j in jobs): break
+        if all(j.name in settled or job_status(out, j, cfg) == 'done' for j in jobs): break
         if not said and not quiet:
             held = [c for c in list_claims(out) if not c['stale']]
             print(f"waiting for {len(held)} job(s) held by other workers ({', '.join(sorted({c['host'] + ':' + str(c['pid']) for c in held}))})")
@@ -272,21 +330,46 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
     return counts
 
 # %% ../nbs/api/15_sweep.ipynb #7a8b9c02
-def sweep_status(out:str|Path, timeout:float|None=None) -> list[dict]:
-    "Every job of the grids run into sweep folder `out`: its state (done, failed, claimed, stale, waiting) and claim"
+def _grid_jobs(meta:dict) -> list[Job]:
+    "Every job of the grids recorded in a folder's `sweep.json` (`meta`)"
+    preset = get_preset(Preset(**{**meta['config']['preset'], 'widths':tuple(meta['config']['preset']['widths'])}))
+    return list(dict.fromkeys(j for g in meta.get('grids', []) for j in sweep_grid(**g, model=QuantaCNN(10, preset))))
+
+def folder_results(out:str|Path) -> dict:
+    "The result files of sweep folder `out`, by job name: `results` (its own, loaded), `foreign` and `damaged` (with why)"
     out = Path(out)
     if not (out/'sweep.json').exists(): raise ValueError(f"{out} is not a sweep folder (it has no sweep.json)")
     meta = _read_sweep(out/'sweep.json')
-    preset = get_preset(Preset(**{**meta['config']['preset'], 'widths':tuple(meta['config']['preset']['widths'])}))
-    net = QuantaCNN(10, preset)
-    jobs = list(dict.fromkeys(j for g in meta.get('grids', []) for j in sweep_grid(**g, model=net)))
+    names = {j.name for j in _grid_jobs(meta)}
+    found = dict(results={}, foreign={}, damaged={})
+    for f in sorted((out/'runs').glob('*.json')):
+        try: res = load_run(f)
+        except (ValueError, OSError, UnicodeDecodeError) as e:
+            found['damaged'][f.stem] = (str(e).strip().splitlines() or [type(e).__name__])[0]; continue
+        job = (res.get('job') or {}).get('name')
+        if job is not None and job != f.stem: found['damaged'][f.stem] = f"holds the result of {job}"
+        elif diffs := result_diff(res, meta['config']): found['foreign'][f.stem] = 'another configuration: ' + '; '.join(diffs)
+        elif job is None or f.stem not in names: found['foreign'][f.stem] = "not a job of the folder's grids"
+        else: found['results'][f.stem] = res
+    return found
+
+def sweep_status(out:str|Path, timeout:float|None=None) -> list[dict]:
+    "Every job of the grids run into sweep folder `out` and every other result file there: its state and claim"
+    out = Path(out)
+    found = folder_results(out)
+    jobs = _grid_jobs(_read_sweep(out/'sweep.json'))
     claims = {c['name']:c for c in list_claims(out, timeout)}
     rows = []
     for j in jobs:
-        st,c = job_status(out, j),claims.get(j.name)
-        if st == 'done': state = load_run(out/'runs'/f'{j.name}.json')['status'].replace('ok', 'done')
+        c,note = claims.get(j.name),None
+        if j.name in found['results']: state,c = found['results'][j.name]['status'].replace('ok', 'done'),None
         elif c is not None: state = 'stale' if c['stale'] else 'claimed'
+        elif j.name in found['damaged']: state,note = 'damaged',found['damaged'][j.name]
+        elif j.name in found['foreign']: state,note = 'foreign',found['foreign'][j.name]
         else: state = 'waiting'
-        rows.append(dict(job=j.name, state=state, **({} if c is None or st == 'done' else
-                          dict(worker=f"{c['host']}:{c['pid']}", since=c['since'], heartbeat_age=round(c['age'], 1)))))
+        rows.append(dict(job=j.name, state=state, **({} if c is None else dict(worker=f"{c['host']}:{c['pid']}", since=c['since'],
+                                                                                 heartbeat_age=round(c['age'], 1))),
+                         **({} if note is None else dict(note=note))))
+    grid = {j.name for j in jobs}
+    rows += [dict(job=n, state=s, note=why) for s in ('foreign', 'damaged') for n,why in found[s].items() if n not in grid]
     return rows

@@ -18,7 +18,7 @@ def test_command_help_shows_options_and_choices():
     assert r.returncode == 0 and '--lam-init' in r.stdout and '--source' in r.stdout and 'fastai' in r.stdout
 
 def test_bad_input_is_one_line_and_status_2(demo_source, tmp_path):
-    one_line_error(quanta('run', '--preset', 'demo', '--source', demo_source, '--out', tmp_path, '--lam-init', '1.5'), 'lam_init')
+    one_line_error(quanta('run', '--preset', 'demo', '--source', demo_source, '--out', tmp_path, '--lam-init', '1.5'), '--lam-init')
 
 def test_bad_images_are_named_before_training(demo_source, tmp_path):
     "A data folder with unreadable images is refused before anything is trained, naming every bad file"

@@ -1,5 +1,6 @@
 "Scale-out with Ray: `quanta sweep --ray local` on the CPU writes the same results as the local loop, and resumes."
 import json, sys
+from pathlib import Path
 import pytest
 import ray  # noqa: F401  -- part of the dev extra: CI must have it, so no skip
 from conftest import quanta, cli, counts
@@ -42,3 +43,51 @@ def test_quanta_model_survives_rays_serialisation():
     assert torch.allclose(twin(x), qm(x), atol=1e-6)
     with torch.no_grad(): twin.quanta.v.zero_()                    # the copy's lambda is the copy's own
     assert not torch.allclose(twin(x), qm(x), atol=1e-4)
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture
+def ray_head(tmp_path):
+    "A Ray cluster with token authentication, started as the docs say (a token, then `ray start --head`) on the loopback address"
+    import os, shutil, signal, subprocess, tempfile, time
+    home, temp = tmp_path/'home', Path(tempfile.mkdtemp(prefix='qr', dir='/tmp'))   # Ray's sockets need a short path
+    home.mkdir()
+    env = {**os.environ, 'HOME': str(home), 'RAY_USAGE_STATS_ENABLED': '0'}
+    env.pop('RAY_AUTH_MODE', None); env.pop('RAY_ADDRESS', None)
+    ray = str(Path(sys.executable).parent/'ray')
+    subprocess.run([ray, 'get-auth-token', '--generate'], env=env, check=True, capture_output=True)   # as Ray's docs say
+    port = free_port()
+    ports = ['--node-manager-port', '--object-manager-port', '--dashboard-agent-grpc-port',
+             '--dashboard-agent-listen-port', '--metrics-export-port', '--runtime-env-agent-port']
+    cmd = [ray, 'start', '--head', '--block', '--node-ip-address', '127.0.0.1', '--port', str(port),
+           '--include-dashboard', 'false', '--num-cpus', '2', '--num-gpus', '0', '--temp-dir', str(temp), '--disable-usage-stats',
+           *[a for p in ports for a in (p, str(free_port()))]]
+    head = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        t0 = time.time()
+        while not list(temp.rglob('raylet.out')):
+            assert head.poll() is None and time.time() - t0 < 60, head.stdout.read() if head.poll() is not None else 'ray start timed out'
+            time.sleep(0.5)
+        time.sleep(2)
+        yield dict(home=home, address=f'127.0.0.1:{port}')
+    finally:
+        try: os.killpg(head.pid, signal.SIGTERM)                       # this cluster only: its own process group
+        except ProcessLookupError: pass
+        try: head.wait(30)
+        except subprocess.TimeoutExpired: os.killpg(head.pid, signal.SIGKILL); head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+
+def test_sweep_joins_a_cluster_started_with_ray_start_head(ray_head, tmp_path, demo_source):
+    "`quanta sweep --ray auto` joins a token-authenticated cluster with its token; without the token, one line says what to set"
+    env = dict(HOME=str(ray_head['home']), RAY_ADDRESS=ray_head['address'])
+    c = counts(quanta('sweep', '--out', tmp_path/'s', '--ray', 'auto', '--source', demo_source, *GRID, env=env, timeout=300))
+    assert c == dict(total=2, done=2, failed=0, skipped=0, others=0, rerun=0)
+    elsewhere = tmp_path/'no-token'
+    elsewhere.mkdir()
+    r = quanta('sweep', '--out', tmp_path/'s2', '--ray', 'auto', '--source', demo_source, *GRID, timeout=300,
+               env=dict(HOME=str(elsewhere), RAY_ADDRESS=ray_head['address']))
+    assert r.returncode == 2 and 'RAY_AUTH_MODE=token' in r.stderr, r.stderr[-3000:]
+    assert not (tmp_path/'s2').exists()
