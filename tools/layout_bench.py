@@ -40,8 +40,9 @@ if __name__ == '__main__':
             print(json.dumps({k:v for k,v in row.items()}), flush=True)
     for row in rows: row['machine_run_images_per_s'] = round(sum(row['rates'])/len(row['rates']), 1)
     import torch
+    from quanta_nb.results import cpu_signature
     rec = dict(what="run-images per second of the whole machine, fast engine, `cpu` preset network, layer 3, batch 32",
-               cpu=platform.processor() or platform.machine(), cores=os.cpu_count(), torch=torch.__version__,
+               cpu=cpu_signature(), cores=os.cpu_count(), torch=torch.__version__,
                date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), seconds=round(time.time() - t0),
                command=' '.join(['python', *sys.argv]), configs=rows)
     Path(a.out).write_text(json.dumps(rec, indent=1) + '\n')
