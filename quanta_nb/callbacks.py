@@ -61,7 +61,7 @@ class LambdaTracker(Callback):
         if ax is None: _,ax = plt.subplots(figsize=(5, 2.8), layout='constrained')
         n_b = len(self.batch_lams)
         for i,name in enumerate(self.names):
-            line, = ax.plot(range(n_b+1), [self.init_lams[i]] + [b[i] for b in self.batch_lams], lw=1, label=name)
+            line, = ax.plot(range(n_b+1), [self.init_lams[i]] + [b[i] for b in self.batch_lams], lw=1, label=name.removeprefix('lam_s_'))
             ax.plot(self.epoch_ends, [e[i] for e in self.epoch_lams], 'o', color=line.get_color(), ms=4)
         ax.set_xlabel('training batch (dots: end of epoch)'); ax.set_ylabel('$\\lambda_S$'); ax.set_title(title)
         if len(self.names) > 1: ax.legend(fontsize=8, ncol=1, loc='center left', bbox_to_anchor=(1.01, 0.5))

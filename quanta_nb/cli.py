@@ -322,4 +322,4 @@ def main(argv:list|None=None) -> int:
         print(f"quanta {cmd}: error: {_console(msg, func)}", file=sys.stderr); return 2
     return 0
 
-if __name__ == '__main__': sys.exit(main())   # python -m quanta_nb.cli
+if __name__ == '__main__' and 'get_ipython' not in globals(): sys.exit(main())   # python -m quanta_nb.cli (not in a notebook)

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/presets.html.md"""
 
 # %% ../nbs/api/01_presets.ipynb #57fed852
 from __future__ import annotations
-import difflib
+import difflib, math
 from dataclasses import dataclass, replace, asdict, fields
 import pandas as pd
 
@@ -60,6 +60,15 @@ class Preset:
     def __post_init__(self):
         if self.eps_mode not in ('keras', 'torch'): raise ValueError(f"eps_mode must be 'keras' or 'torch', got {self.eps_mode!r}")
         if self.act not in ('elu', 'relu'): raise ValueError(f"act must be 'elu' or 'relu', got {self.act!r}")
+        for k in ('lr', 'lam_lr_mult', 'eps', 'width_mult'):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0): raise ValueError(f"{k} must be a positive number, got {v!r}")
+        for k in ('lr_decay', 'wd', 'max_rotate', 'max_shift'):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0): raise ValueError(f"{k} must be a number >= 0, got {v!r}")
+        for k in ('block_dropout', 'fc_dropout'):
+            if not 0 <= getattr(self, k) < 1: raise ValueError(f"{k} must be in [0, 1), got {getattr(self, k)!r}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1): raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
 
     @property
     def channels(self):
