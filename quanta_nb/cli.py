@@ -26,15 +26,29 @@ Settings = Annotated[str, 'preset overrides, e.g. lr=1e-3 epochs=5', dict(nargs=
 def _preset(name:str, settings=None, n_train:int|None=None, skip_bad_images:bool=False):
     "The preset `name` with `--settings KEY=VALUE` overrides, `--n-train` and `--skip-bad-images`"
     from quanta_nb.presets import get_preset, parse_settings
-    kw = parse_settings(settings)
-    if n_train is not None: kw['n_train'] = n_train
-    if skip_bad_images: kw['skip_bad_images'] = True
-    return get_preset(name, **kw)
+    try:
+        kw = parse_settings(settings)
+        if n_train is not None: kw['n_train'] = n_train
+        if skip_bad_images: kw['skip_bad_images'] = True
+        return get_preset(name, **kw)
+    except (TypeError, ValueError) as e: raise ValueError(f"--settings: {str(e).strip().splitlines()[0]}") from None
 
 def _layer(text:str, preset, option:str='--layer'):
-    "A layer typed on the console, read in the preset's network (`console_layer`: digits are an index)"
-    from quanta_nb.models import QuantaCNN, console_layer
-    return console_layer(text, QuantaCNN(10, preset), option)
+    "A layer typed on the console, read and checked in the preset's network (`console_layer`: digits are an index)"
+    from quanta_nb.models import QuantaCNN, console_layer, resolve_layer
+    if not str(text).strip(): raise ValueError(f"{option} must not be empty")
+    net = QuantaCNN(10, preset)
+    layer = console_layer(text, net, option)
+    try: resolve_layer(net, layer)
+    except ValueError as e: raise ValueError(f"{option} {text}: {e}") from None
+    return layer
+
+def _source_ok(option:str, path, preset, task:str='A'):
+    "Refuse a checkpoint given to `option` that cannot serve as `task`'s source, naming the option"
+    if path is None: return
+    from quanta_nb.source import load_source
+    try: load_source(path, preset, task=task)
+    except (ValueError, OSError) as e: raise ValueError(f"{option} {path}: {str(e).strip().splitlines()[0]}") from None
 
 # %% ../nbs/api/20_cli.ipynb #9119cce5
 def _opt(name:str) -> str: return '--' + name.replace('_', '-')
@@ -54,6 +68,7 @@ def _settings_ok(preset):
 # %% ../nbs/api/20_cli.ipynb #c767501c
 def _writable(option:str, path, file:bool=False) -> Path:
     "`path` if this process can write it (a folder, or with `file` a file in a folder): a probe file is written and removed"
+    if not str(path).strip(): raise ValueError(f"{option} must not be empty")
     path = Path(path).expanduser()
     if file and path.is_dir(): raise ValueError(f"{option} {path} is a folder; give the name of the file to write in it")
     if not file and path.exists() and not path.is_dir(): raise ValueError(f"{option} {path} is a file, not a folder")
@@ -147,11 +162,13 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
     out = _writable('--out', out)
     _no_overwrite('--out', out/'result.json', 'run', force)
     _data_ready(data, p, ['A', task])
+    _source_ok('--source', source, p)
+    layer = _layer(layer, p)
     print(f"QUANTA run: task {task}, layer {layer}, lam_init {lam_init}, {p.epochs if epochs is None else epochs} epochs "
           f"(--preset {p.name}, engine {engine or 'default'}) into {out}")
     ckpt = out/'checkpoint.pt'                                     # the fast engine's state after each epoch
     if ckpt.exists() and engine != 'fastai': print(f"resuming from {ckpt} if it is this run's")
-    res = run_quanta(task, _layer(layer, p), lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
+    res = run_quanta(task, layer, lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
     save_run(res, out)
     ckpt.unlink(missing_ok=True)
     if res['status'] != 'ok': print(f"run FAILED: {res['failure']}")
@@ -185,13 +202,23 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
     "Run the grid task x layer x lam_init x run (and baselines), skipping finished runs; prints the counts as JSON"
     from quanta_nb.layer import check_lam
     from quanta_nb.sweep import run_sweep
-    for l in lam_inits: check_lam(str(l).split('@')[0])
+    for l in lam_inits:
+        try: check_lam(str(l).split('@')[0])
+        except ValueError: raise ValueError(f"--lam-inits {l}: each value must be a number strictly between 0 and 1") from None
+    from quanta_nb.grid import SWEEP_KINDS, shard as take_shard
+    bad = [k for k in kinds if str(k).split('@')[0] not in SWEEP_KINDS]
+    if bad: raise ValueError(f"--kinds {' '.join(bad)}: unknown; choose among {' '.join(SWEEP_KINDS)}")
+    if shard is not None:
+        try: take_shard([], shard)
+        except ValueError as e: raise ValueError(f"--shard {shard}: {e}") from None
+    if not claim_timeout > 0: raise ValueError(f"--claim-timeout must be a positive number of seconds, got {claim_timeout}")
     _at_least(epochs=epochs, n_train=n_train, group=group)
     _at_least(0, runs=runs)                                        # --runs 0 prepares a folder for sharded workers
     p = _settings_ok(_preset(preset, settings, n_train, skip_bad_images))
     _writable('--out', out)
     tasks_used = ['A', *tasks] + (['B'] if any(str(k).startswith('selffer') for k in kinds) else [])
     _data_ready(data, p, tasks_used)
+    _source_ok('--source', source, p); _source_ok('--source-b', source_b, p, 'B')
     res = run_sweep(out, p, tuple(tasks), tuple(_layer(l, p, '--layers') for l in layers),
                     tuple(float(l) if '@' not in str(l) else l for l in lam_inits), runs, epochs, tuple(kinds), shard, data,
                     source, source_b, seed, engine, group, quiet, force, ray, claim_timeout)
@@ -214,7 +241,7 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dir:str, # folder of a sweep
-               figures:bool=True): # write the figures too (--no-figures: only the tables)
+               figures:bool=True): # also draw the figures; --no-figures writes the tables only
     "Aggregate a sweep's results into DIR/summary.csv and the paper's figures"
     import pandas as pd
     from quanta_nb.report import report
@@ -315,11 +342,12 @@ def main(argv:list|None=None) -> int:
     args = vars(anno_parser(func, prog=f'quanta {cmd}', pos=_POS.get(cmd)).parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
-    try: func(**args)
+    warnings.formatwarning = lambda msg, *a, **k: f"quanta {cmd}: warning: {str(msg).strip().splitlines()[0]}\n"
+    try: res = func(**args)
     except KeyboardInterrupt: print(f"quanta {cmd}: interrupted", file=sys.stderr); return 130
     except (ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"quanta {cmd}: error: {_console(msg, func)}", file=sys.stderr); return 2
-    return 0
+    return 1 if isinstance(res, dict) and res.get('status') == 'failed' else 0   # a failed run is not a success
 
 if __name__ == '__main__' and 'get_ipython' not in globals(): sys.exit(main())   # python -m quanta_nb.cli (not in a notebook)

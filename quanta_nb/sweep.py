@@ -110,10 +110,10 @@ def _prepare(out:Path, preset:Preset, epochs:int, data, seed:int, sources:dict, 
              quiet:bool) -> dict:
     "Check `out`'s configuration, put the sources there (copied or trained once), record the grid; returns the sources' paths"
     cfg = sweep_config(preset, epochs, data, seed)
+    for name,(given,task) in sources.items():                       # a wrong given source fails before anything is written
+        if given is not None: load_source(given, preset, task=task)
     _publish(out/'sweep.json', dict(format=SWEEP_FORMAT, config=cfg, grids=[]))
     meta = _read_sweep(out/'sweep.json')
-    for name,(given,task) in sources.items():
-        if given is not None: load_source(given, preset, task=task)    # a wrong given source fails before training another
     given = {f'{k}_sha256':file_hash(g) for k,(g,_) in sources.items() if g is not None}
     diffs = _refuse(out, meta, {**cfg, **given}, force)               # before anything is trained or copied
     hashes = {f'{k}_sha256':_source_file(out, k, given, task, preset, epochs, data, seed, meta['config'].get(f'{k}_sha256'),

@@ -51,6 +51,18 @@ REFUSED = {
     'train-source --out existing':  (['train-source', *DEMO, *LONG, '--out', '{src}'], ['already holds a checkpoint', '--force']),
     'sweep of other epochs':        ([*SWEEP, '--epochs', '3', '--source', '{src}', '--out', '{earlier}/sweep'], ['epochs: 2 != 3', '--force']),
     '--lam-init named as typed':    (['run', *DEMO, *LONG, '--lam-init', '1.5', '--source', '{src}', '--out', '{new}'], ['--lam-init must be']),
+    'sweep --lam-inits named':      ([*SWEEP[:-3], '1.5', '--runs', '1', *LONG, '--source', '{src}', '--out', '{new}'], ['--lam-inits 1.5']),
+    'run --layer out of range':     (['run', *DEMO, *LONG, '--layer', '9', '--source', '{src}', '--out', '{new}'], ['--layer 9:', 'outside the network']),
+    'run --layer unknown name':     (['run', *DEMO, *LONG, '--layer', 'block9.conv1', '--source', '{src}', '--out', '{new}'], ['--layer block9.conv1:', 'Unknown layer']),
+    'run --layer empty':            (['run', *DEMO, *LONG, '--layer', '', '--source', '{src}', '--out', '{new}'], ['--layer must not be empty']),
+    'run --out empty':              (['run', *DEMO, *LONG, '--source', '{src}', '--out', ''], ['--out must not be empty']),
+    'run --source not a checkpoint': (['run', *DEMO, *LONG, '--source', '{new}.pt', '--out', '{new}'], ['--source ', '.pt:']),
+    'sweep --source not a checkpoint': ([*SWEEP, *LONG, '--source', '{new}.pt', '--out', '{new}'], ['--source ', '.pt:']),
+    'run --settings lr=-1':         (['run', *DEMO, *LONG, '--settings', 'lr=-1', '--source', '{src}', '--out', '{new}'], ['--settings', 'lr must be a positive number']),
+    'run --settings unknown':       (['run', *DEMO, *LONG, '--settings', 'bogus=1', '--source', '{src}', '--out', '{new}'], ['--settings', 'bogus']),
+    'sweep --kinds unknown':        ([*SWEEP, *LONG, '--kinds', 'bogus', '--source', '{src}', '--out', '{new}'], ['--kinds bogus: unknown']),
+    'sweep --shard out of range':   ([*SWEEP, *LONG, '--shard', '3/2', '--source', '{src}', '--out', '{new}'], ['--shard 3/2:']),
+    'sweep --claim-timeout 0':      ([*SWEEP, *LONG, '--claim-timeout', '0', '--source', '{src}', '--out', '{new}'], ['--claim-timeout must be a positive number']),
 }
 
 @pytest.mark.parametrize('case', REFUSED)
