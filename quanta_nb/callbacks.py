@@ -27,6 +27,7 @@ class _LamValue(Metric):
 class LambdaTracker(Callback):
     "Record lambda_S of every QUANTA layer per batch and per epoch, over all of a learner's fits, and show it as a column of the progress table"
     order = Recorder.order - 1   # add our columns before the Recorder reads the metric names
+    def __init__(self): super().__init__()
     def before_fit(self):
         self._drop_columns()   # what an interrupted fit left behind: its columns, and its last batches' values
         if getattr(self, '_batch', None): self._flush()
@@ -56,7 +57,7 @@ class LambdaTracker(Callback):
         self._flush(); self._drop_columns()
         self.fit_record = (list(self.recorder.metric_names), [list(v) for v in self.recorder.values])   # read by `epoch_metrics`
 
-    def plot(self, ax=None, title='$\\lambda_S$ during training'):
+    def plot(self, ax:plt.Axes|None=None, title:str='$\\lambda_S$ during training'):
         "Plot lambda_S of each QUANTA layer against training batches, with the epoch ends marked"
         if ax is None: _,ax = plt.subplots(figsize=(5, 2.8), layout='constrained')
         n_b = len(self.batch_lams)
@@ -83,6 +84,7 @@ class InvTimeDecay(Callback):
 class NanGuard(Callback):
     "Stop training at the first non-finite loss, keeping the reason, epoch and batch in `failure`"
     order = -9
+    def __init__(self): super().__init__()
     def before_fit(self): self.failure = None
     def after_batch(self):
         if self.training and not torch.isfinite(self.loss).all():

@@ -186,7 +186,7 @@ def class_names(path:str|Path) -> list[str]:
 
 # %% ../nbs/api/04_data.ipynb #fde0bd67
 def cifar_dls(task:str, data:str|Path|None=None, preset:str|Preset='paper', bs:int|None=None, num_workers:int=0,
-              device=None) -> DataLoaders:
+              device:str|None=None) -> DataLoaders:
     "fastai `DataLoaders` of `task` ('A'/'B'), with `test/` as the validation set and the preset's `n_train` training images; the paper's pipeline"
     p = get_preset(preset)
     path = get_cifar(task, p.data if data is None else data, skip_bad=p.skip_bad_images)

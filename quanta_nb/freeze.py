@@ -95,7 +95,7 @@ def profile_table(out:str|Path) -> pd.DataFrame:
 def freeze_point(profile:pd.DataFrame, # `layer_profile`'s table
                  threshold:float=0.8, # the lowest mean lambda_S of a layer worth freezing
                 ) -> dict:
-    "How many leading layers to freeze: every layer before the first whose mean λ_S is below `threshold` (see the page for how well it predicts)"
+    "How many leading layers to freeze: every layer before the first whose mean λ_S is below `threshold` (how well this predicts fine-tuning is not measured yet: a hypothesis to check)"
     p = profile.sort_values('index').reset_index(drop=True)
     below = [i for i,v in enumerate(p.lam_s_mean) if v < threshold]
     n = below[0] if below else len(p)
@@ -122,7 +122,7 @@ def layer_splitter(layers:list[str]):
 # %% ../nbs/api/23_freeze.ipynb #6337f4ec
 def plot_profile(profile:pd.DataFrame, # `layer_profile`'s table
                  decision:dict|None=None, # `freeze_point`'s result, to mark where freezing stops
-                 ax=None):
+                 ax:plt.Axes|None=None):
     "λ_S per layer (mean, bars: 95% interval over runs) and the target's accuracy, with the freeze point marked"
     if ax is None: _,ax = plt.subplots(figsize=(6, 3), layout='constrained')
     x = np.arange(len(profile))

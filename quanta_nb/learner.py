@@ -8,6 +8,8 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/learner.html.md"""
 from __future__ import annotations
 import math, random, sys
 from functools import partial
+from pathlib import Path
+from typing import Callable
 import pandas as pd
 import sklearn.metrics as skm
 import torch
@@ -84,6 +86,7 @@ def torch_adam_step(p, lr, lr_mult=1., **kwargs):
 
 class QuantaOptimizer(Optimizer):
     "fastai's `Optimizer`, where a `slice` of learning rates spreads over the groups without a multiplier; each group with one takes the last of them"
+    def __init__(self, params, cbs:list, **defaults): super().__init__(params, cbs, **defaults)   # `Optimizer`'s arguments
     def set_hyper(self, k, v):
         mult = [h.get('lr_mult', 1.) != 1. for h in self.hypers]
         if k == 'lr' and isinstance(v, slice) and any(mult) and not all(mult):
@@ -117,15 +120,15 @@ def random_seeds() -> dict:
 def preset_learner(dls, # the data: `cifar_dls` (the paper's pipeline) or any fastai `DataLoaders`
                    model:nn.Module, # the network to train
                    preset:str|Preset='paper', # optimiser, learning rate, lr decay (and augmentation, for the paper's pipeline)
-                   cbs=None, # more callbacks
-                   metrics=None, # default: the paper's test metrics (`quanta_metrics`)
-                   splitter=None, # fastai's parameter-group splitter
-                   lr=None, # default: the preset's `lr`
+                   cbs:list|None=None, # more callbacks
+                   metrics:list|None=None, # default: the paper's test metrics (`quanta_metrics`)
+                   splitter:Callable|None=None, # fastai's parameter-group splitter
+                   lr:float|None=None, # default: the preset's `lr`
                    seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
                    no_wd:tuple=(), # parameter groups without weight decay
                    lr_mult:dict|None=None, # {group: multiplier of the learning rate}
                    learner_cls=Learner, # the `Learner` class to build
-                   path=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
+                   path:str|Path|None=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
                   ) -> Learner:
     "A `Learner` training `model` on `dls` with the preset's optimiser and learning rate, and the run's streams from `seeds`"
     preset = get_preset(preset)
@@ -150,6 +153,7 @@ def seeded_model(make, seed:int):
 
 class QuantaLearner(Learner):
     "A fastai `Learner` for a QUANTA model: `fit`, `fit_one_cycle` and `lr_find` as usual; `fine_tune` and `freeze` are refused"
+    def __init__(self, dls, model:nn.Module, **kwargs): super().__init__(dls, model, **kwargs)   # `Learner`'s arguments
     def fine_tune(self, *args, **kwargs):
         raise TypeError("fine_tune trains only the last parameter group first, which here is QUANTA's v against a random "
                         "target, then unfreezes: it measures nothing. Call fit or fit_one_cycle: the source stays frozen, "
@@ -168,11 +172,11 @@ def quanta_learner(dls, # the target task's data: `cifar_dls` (the paper's pipel
                    layer:int|str|list=0, # studied layer(s): module name(s) (a string is always a name) or index(es) into the transferable layers
                    lam_init:float=0.9, # initial lambda_S
                    preset:str|Preset='paper', # the optimiser, its learning rate and v's multiplier `lam_lr_mult`
-                   cbs=None, # more callbacks
+                   cbs:list|None=None, # more callbacks
                    target:nn.Module|None=None, # a fresh target of the source's architecture; needed unless the source is the paper's CNN
                    seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
                    source_dropout:bool=False, # run the frozen source's dropout in training (the authors' Keras code did)
-                   path=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
+                   path:str|Path|None=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
                   ) -> QuantaLearner:
     "A `Learner` for a QUANTA run: a fresh target for `dls`'s classes mixed with frozen `source` at `layer`"
     preset,seeds = get_preset(preset),ifnone(seeds, random_seeds())

@@ -46,7 +46,7 @@ def _find_data(res:dict, path:Path):
     given = res['provenance'].get('data')
     return given if given in ('sample', 'fastai', None, 'None') else (recorded_path(res, 'data', path) or given)
 
-def replay_run(res:dict, data=None, source=None, device=None) -> dict:
+def replay_run(res:dict, data:str|Path|None=None, source:str|Path|None=None, device:str|None=None) -> dict:
     "Train the run `res` describes again, the same way (engine, group, threads, precision); returns the new result"
     cfg,prov = res['config'],res['provenance']
     preset,engine = _preset(cfg['preset']),prov.get('engine') or dict(name='fastai')
@@ -70,7 +70,7 @@ def replay_run(res:dict, data=None, source=None, device=None) -> dict:
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/api/18_replay.ipynb #b0c1d207
-def replay(path:str|Path, data=None, source=None, device=None) -> dict:
+def replay(path:str|Path, data:str|Path|None=None, source:str|Path|None=None, device:str|None=None) -> dict:
     "Replay the run saved at `path`: the largest absolute difference of each per-epoch metric from the record"
     res = load_run(path)
     new = replay_run(res, data or _find_data(res, Path(path)), source or _find_source(res, Path(path)), device)

@@ -23,7 +23,7 @@ __all__ = ['device_name', 'cpu_signature', 'provenance', 'portable', 'recorded_p
            'save_run', 'load_run']
 
 # %% ../nbs/api/09_results.ipynb #2e564a2c
-def device_name(device=None) -> str:
+def device_name(device:str|None=None) -> str:
     "A readable name of the device runs use: the GPU's model, or the CPU's"
     device = torch.device(device or default_device())
     if device.type == 'cuda': return torch.cuda.get_device_name(device)
@@ -45,7 +45,7 @@ def _absolute(p) -> str:
     "`p` as text: an absolute path if it names an existing file or folder, else as given ('sample', 'fastai')"
     return str(Path(p).absolute()) if isinstance(p, (str, Path)) and str(p) not in ('sample', 'fastai') and Path(p).exists() else str(p)
 
-def provenance(source_path:str|Path|None=None, data=None, engine:dict|None=None, device=None) -> dict:
+def provenance(source_path:str|Path|None=None, data:str|Path|None=None, engine:dict|None=None, device:str|None=None) -> dict:
     "Versions, device, threads, data, source-checkpoint hash and engine, to trace a result back to how it was made"
     return dict(quanta_nb=quanta_nb.__version__, torch=torch.__version__, fastai=fastai.__version__,
                 python=platform.python_version(), device=device_name(device), cpu=cpu_signature(), threads=torch.get_num_threads(),

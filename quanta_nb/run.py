@@ -8,6 +8,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/run.html.md"""
 from __future__ import annotations
 import io, time, warnings
 from functools import partial
+from typing import Callable
 from pathlib import Path
 import pandas as pd
 import torch
@@ -65,7 +66,7 @@ def deterministic(device):
         torch.backends.cudnn.deterministic,torch.backends.cudnn.benchmark = True,False
 
 def fastai_run(task:str, layer, lam_init:float, preset:Preset, source, data, epochs:int, seed:int=0, run:int=0,
-               quiet:bool=False, device=None, dtype=None) -> dict:
+               quiet:bool=False, device:str|None=None, dtype:torch.dtype|None=None) -> dict:
     "Train one QUANTA run with a fastai `Learner` (`quanta_learner`); returns its result"
     model, src_path = quanta_source(source, preset, data)
     deterministic(device)
@@ -152,8 +153,8 @@ def _group_note(rows:list, epoch:int) -> str:
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a13
 def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
-                data=None, epochs:int|None=None, seed:int=0, device=None, dtype=None, checkpoint:str|Path|None=None,
-                checkpoint_every:int=1, quiet:bool=True, group:str|None=None, on_epoch=None, eval_bs:int=256,
+                data:str|Path|None=None, epochs:int|None=None, seed:int=0, device:str|None=None, dtype:torch.dtype|None=None, checkpoint:str|Path|None=None,
+                checkpoint_every:int=1, quiet:bool=True, group:str|None=None, on_epoch:Callable|None=None, eval_bs:int=256,
                 amp:bool=False, channels_last:bool=False, compile:bool|str=False) -> list[dict]:
     "Train the QUANTA runs `runs` (`(lam_init, run)` pairs) of `task` and `layer` together on the fast engine; one result each"
     # Set-up, the epoch loop and the results, in the order they happen: one function reads as one group's life.
@@ -217,8 +218,8 @@ def check_engine(engine:str|None) -> str|None:
     return engine
 
 def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
-               source:nn.Module|str|Path|None=None, data=None, epochs:int|None=None, seed:int=0, run:int=0,
-               quiet:bool=False, engine:str|None=None, device=None, dtype=None, checkpoint:str|Path|None=None) -> dict:
+               source:nn.Module|str|Path|None=None, data:str|Path|None=None, epochs:int|None=None, seed:int=0, run:int=0,
+               quiet:bool=False, engine:str|None=None, device:str|None=None, dtype:torch.dtype|None=None, checkpoint:str|Path|None=None) -> dict:
     "Train a QUANTA target on `task` against `source` at `layer` on `engine`; returns the run's result"
     preset,lam_init = get_preset(preset),check_lam(lam_init)
     epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data

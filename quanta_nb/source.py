@@ -83,7 +83,7 @@ def checkpoint_meta(task:str, preset:Preset, classes:list, df, epochs:int, seed:
                 final=final_metrics(df, preset.last_n), history=df.to_dict(orient='list'), **extra,
                 version=quanta_nb.__version__, date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
 
-def train_source(task:str='A', preset:str|Preset='paper', data=None, epochs:int|None=None, seed:int=0,
+def train_source(task:str='A', preset:str|Preset='paper', data:str|Path|None=None, epochs:int|None=None, seed:int=0,
                  path:str|Path|None=None, quiet:bool=False) -> tuple[nn.Module, dict]:
     "Train the preset's CNN on `task` (and save it to `path`); returns the model and its metadata"
     preset = get_preset(preset)

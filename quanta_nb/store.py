@@ -8,6 +8,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/store.html.md"""
 from __future__ import annotations
 import os, json, hashlib, tempfile, math, socket, re, sys, time
 from pathlib import Path
+from typing import Callable, TextIO
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
@@ -78,7 +79,7 @@ def file_hash(path:str|Path, n:int=16) -> str:
     return h.hexdigest()[:n]
 
 # %% ../nbs/api/03_store.ipynb #9e1f2a31
-def progress(items, total:int|None=None, quiet:bool=False, label:str='', stream=None, header:str|None=None, describe=None):
+def progress(items, total:int|None=None, quiet:bool=False, label:str='', stream:TextIO|None=None, header:str|None=None, describe:Callable|None=None):
     "Iterate over `items`: a fastprogress bar on a terminal, a `header` then one line per item in a log, nothing if `quiet`"
     if quiet: yield from items; return
     stream = stream or sys.stdout

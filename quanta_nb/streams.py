@@ -57,7 +57,7 @@ def run_seeds(role:str, # what the run is for: 'source', 'quanta', or a baseline
     return {s:derive_seed(*key, s) for s in STREAMS}
 
 # %% ../nbs/api/05_streams.ipynb #5d6e7f80
-def epoch_generator(seed:int, epoch:int, device=None) -> torch.Generator:
+def epoch_generator(seed:int, epoch:int, device:str|None=None) -> torch.Generator:
     "A `torch.Generator` on `device` for epoch `epoch` of the stream whose seed is `seed`"
     return torch.Generator(device or 'cpu').manual_seed(derive_seed(seed, 'epoch', epoch))
 
@@ -110,7 +110,7 @@ def warp(x:Tensor, theta:Tensor) -> Tensor:
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
 
 # %% ../nbs/api/05_streams.ipynb #8f90a1b2
-def dropout_mask(shape, p:float, generator:torch.Generator, dtype=torch.float32, device=None) -> Tensor:
+def dropout_mask(shape, p:float, generator:torch.Generator, dtype=torch.float32, device:str|None=None) -> Tensor:
     "The mask `F.dropout(x, p)` multiplies `x` by, for `x` of `shape`, drawn from `generator`"
     return torch.empty(shape, dtype=dtype, device=device).bernoulli_(1 - p, generator=generator).div_(1 - p)
 

@@ -31,7 +31,7 @@ __all__ = ['SWEEP_FORMAT', 'sweep_config', 'config_diff', 'result_diff', 'job_st
 # %% ../nbs/api/15_sweep.ipynb #6c44d8db
 SWEEP_FORMAT = 'quanta-nb-sweep/2'
 
-def sweep_config(preset:str|Preset='paper', epochs:int|None=None, data=None, seed:int=0,
+def sweep_config(preset:str|Preset='paper', epochs:int|None=None, data:str|Path|None=None, seed:int=0,
                  source_sha256:str|None=None, source_b_sha256:str|None=None) -> dict:
     "The configuration that all results of one sweep share, as plain JSON values"
     preset = get_preset(preset)
@@ -254,7 +254,7 @@ def _ray_units(address:str, units:list, ctx:dict):
         if started and address == 'local': ray.shutdown()
 
 # %% ../nbs/api/15_sweep.ipynb #2bca1c74
-def default_group(preset:Preset, device=None) -> int:
+def default_group(preset:Preset, device:str|None=None) -> int:
     "How many runs the fast engine trains together: as many as fit in the GPU's free memory (at most 64), 8 on a CPU"
     from quanta_nb.vmap import run_bytes, choose_k
     device = torch.device(device or default_device())
@@ -275,7 +275,7 @@ def _refuse_foreign(out:Path, cfg:dict, jobs:list, force:bool):
 
 # %% ../nbs/api/15_sweep.ipynb #2bca1c75
 def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5),
-              runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data=None,
+              runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data:str|Path|None=None,
               source:str|Path|None=None, source_b:str|Path|None=None, seed:int=0, engine:str|None=None,
               group:int|None=None, quiet:bool=False, force:bool=False, ray:str|None=None,
               claim_timeout:float=DEFAULT_TIMEOUT, poll:float|None=None) -> dict:

@@ -75,7 +75,7 @@ class VmapQuanta:
                  layer:int|str=0, # the studied layer: a module name or an index into the transferable layers
                  lam_init:float|list=0.9, # initial lambda_S, one for all runs or one per run
                  preset:str|Preset='paper', # optimiser settings and source_dropout
-                 device=None, # where the runs live (default: fastai's default device)
+                 device:str|None=None, # where the runs live (default: fastai's default device)
                  amp:bool=False, # bf16 autocast of the forward pass (GPU; weights and optimiser stay float32)
                  channels_last:bool=False, # channels-last memory for the source's input and weights
                  compile:bool|str=False): # torch.compile the vectorised loss (True, or a mode such as 'max-autotune-no-cudagraphs')
