@@ -20,7 +20,7 @@ from .data import get_cifar
 from .results import load_run, portable
 from .run import run_quanta, train_group, check_engine, DEFAULT_ENGINE
 from .baselines import run_transfer
-from .claims import try_claim, claim_or_wait, list_claims, DEFAULT_TIMEOUT
+from .claims import try_claim, claim_or_wait, list_claims, claim_path, DEFAULT_TIMEOUT
 from .grid import Job, Unit, sweep_grid, sweep_units, shard as take_shard
 from .store import save_json, load_json, file_hash, atomic_write, clean_stale_tmp, progress, _HOST
 
@@ -326,6 +326,8 @@ def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=
             print(f"waiting for {len(held)} job(s) held by other workers ({', '.join(sorted({c['host'] + ':' + str(c['pid']) for c in held}))})")
             said = True
         time.sleep(poll)
+    for j in jobs:                   # a worker killed between writing a result and releasing its claim left a stale claim
+        if claim_path(out, j.name).exists() and job_status(out, j) == 'done' and (c := try_claim(out, j.name, claim_timeout)): c.release()
     counts['others'] = counts['total'] - counts['skipped'] - counts['done']
     return counts
 
