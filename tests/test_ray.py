@@ -44,10 +44,18 @@ def test_quanta_model_survives_rays_serialisation():
     with torch.no_grad(): twin.quanta.v.zero_()                    # the copy's lambda is the copy's own
     assert not torch.allclose(twin(x), qm(x), atol=1e-4)
 
-def free_port() -> int:
+def free_ports(n:int) -> list:
+    "`n` distinct free ports: every socket stays open until all are drawn, so the system never hands one out twice"
     import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks: s.bind(('127.0.0.1', 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks: s.close()
+
+def test_free_ports_are_distinct():
+    for _ in range(20): ps = free_ports(7); assert len(set(ps)) == 7
 
 @pytest.fixture
 def ray_head(tmp_path):
@@ -59,18 +67,22 @@ def ray_head(tmp_path):
     env.pop('RAY_AUTH_MODE', None); env.pop('RAY_ADDRESS', None)
     ray = str(Path(sys.executable).parent/'ray')
     subprocess.run([ray, 'get-auth-token', '--generate'], env=env, check=True, capture_output=True)   # as Ray's docs say
-    port = free_port()
-    ports = ['--node-manager-port', '--object-manager-port', '--dashboard-agent-grpc-port',
+    names = ['--node-manager-port', '--object-manager-port', '--dashboard-agent-grpc-port',
              '--dashboard-agent-listen-port', '--metrics-export-port', '--runtime-env-agent-port']
-    cmd = [ray, 'start', '--head', '--block', '--node-ip-address', '127.0.0.1', '--port', str(port),
-           '--include-dashboard', 'false', '--num-cpus', '2', '--num-gpus', '0', '--temp-dir', str(temp), '--disable-usage-stats',
-           *[a for p in ports for a in (p, str(free_port()))]]
-    head = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
+    for attempt in range(3):                          # a port drawn free can be taken before Ray binds it: draw again
+        port, *others = free_ports(len(names) + 1)
+        cmd = [ray, 'start', '--head', '--block', '--node-ip-address', '127.0.0.1', '--port', str(port),
+               '--include-dashboard', 'false', '--num-cpus', '2', '--num-gpus', '0', '--temp-dir', str(temp), '--disable-usage-stats',
+               *[a for p, o in zip(names, others) for a in (p, str(o))]]
+        head = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         t0 = time.time()
-        while not list(temp.rglob('raylet.out')):
-            assert head.poll() is None and time.time() - t0 < 60, head.stdout.read() if head.poll() is not None else 'ray start timed out'
-            time.sleep(0.5)
+        while not list(temp.rglob('raylet.out')) and head.poll() is None and time.time() - t0 < 60: time.sleep(0.5)
+        if head.poll() is None or attempt == 2: break
+        try: os.killpg(head.pid, signal.SIGKILL)                     # whatever the failed start left running
+        except ProcessLookupError: pass
+        shutil.rmtree(temp, ignore_errors=True); temp.mkdir()
+    try:
+        assert head.poll() is None and list(temp.rglob('raylet.out')), head.stdout.read() if head.poll() is not None else 'ray start timed out'
         time.sleep(2)
         yield dict(home=home, address=f'127.0.0.1:{port}')
     finally:
