@@ -15,7 +15,7 @@ from .presets import PRESETS
 
 # %% auto #0
 __all__ = ['PRESET_NAMES', 'TASK_NAMES', 'ENGINE_NAMES', 'Settings', 'COMMANDS', 'cmd_train_source', 'cmd_run', 'cmd_sweep',
-           'cmd_status', 'cmd_report', 'cmd_replay', 'cmd_demo', 'cmd_bench', 'main']
+           'cmd_status', 'cmd_report', 'cmd_replay', 'cmd_demo', 'cmd_bench', 'cmd_profile', 'main']
 
 # %% ../nbs/api/20_cli.ipynb #e13d12a6
 PRESET_NAMES = list(PRESETS)
@@ -318,9 +318,56 @@ def cmd_bench(preset:Annotated[str, 'protocol preset of the network to time', di
     if profile: print(profile_group('demo', layer=3, K=4).round(3).to_string(index=False))
     return rec
 
+# %% ../nbs/api/20_cli.ipynb #409b127c
+def cmd_profile(model:Annotated[str, 'your network as package.module:function, where function(n_out) builds it', dict(required=True)]=None,
+                source:Annotated[str, "the trained source's weights: a state_dict file, fastai's learn.save file or a quanta-nb checkpoint", dict(required=True)]=None,
+                data:Annotated[str, 'image folder of the new task: train/ and valid/ (or test/), a folder per class in each', dict(required=True)]=None,
+                out:Annotated[str, 'results folder (one file per run; re-run the same command to resume)', dict(required=True)]=None,
+                layers:Annotated[str, 'layers to profile: digits are indices into the conv and linear layers, other text module names (default: all but the output layer)', dict(nargs='+')]=None,
+                runs:int=3, # runs per layer
+                epochs:int=None, # epochs per run (default: the preset's)
+                preset:Annotated[str, 'protocol preset: optimiser, learning rates, last_n', dict(choices=PRESET_NAMES)]='demo',
+                size:int=None, # resize every image to SIZE x SIZE (needed when the images differ in size)
+                bs:int=None, # batch size (default: the preset's)
+                seed:int=0, # base random seed
+                threshold:float=0.8, # the lowest mean lambda_S of a layer worth freezing
+                settings:Settings=None):
+    "λ_S of every layer of your own network for a new task, and how many leading layers to freeze"
+    from quanta_nb.models import console_layer
+    from quanta_nb.freeze import load_factory, load_weights, folder_dls, profile_layers, layer_profile, freeze_point, plot_profile
+    from quanta_nb.store import atomic_write
+    import matplotlib.pyplot as plt
+    _at_least(runs=runs, epochs=epochs, size=size, bs=bs)
+    if not 0 < threshold <= 1: raise ValueError(f"--threshold must be in (0, 1], got {threshold}")
+    kw = {} if epochs is None else dict(epochs=epochs)
+    p = _settings_ok(_preset(preset, [*(settings or []), *(f'{k}={v}' for k,v in kw.items())]))
+    out = _writable('--out', out)
+    try: make = load_factory(model)
+    except ValueError as e: raise ValueError(f"--model {e}") from None
+    try: src = load_weights(make, source)
+    except (ValueError, OSError) as e:
+        msg = str(e).strip().splitlines()[0]
+        raise ValueError(f"--source {msg}" if msg.startswith(str(source)) else f"--source {source}: {msg}") from None
+    try: dls = folder_dls(data, size, bs or p.bs, seed)
+    except ValueError as e: raise ValueError(f"--data {e}" + (' (--size)' if 'give a size' in str(e) else '')) from None
+    chosen = None if layers is None else [console_layer(l, src, '--layers') for l in layers]
+    try: names = profile_layers(src, chosen)
+    except ValueError as e: raise ValueError(f"--layers {' '.join(layers)}: {e}") from None
+    print(f"profile of {model}: {len(names)} layer(s) x {runs} run(s), {p.epochs} epochs each (--preset {p.name}), "
+          f"{len(dls.vocab)} classes, engine fastai (a Learner per run) into {out}")
+    prof = layer_profile(src, make, dls, out, names, runs, p, seed)
+    decision = freeze_point(prof, threshold)
+    atomic_write(out/'profile.csv', prof.to_csv(index=False))
+    ax = plot_profile(prof, decision); ax.figure.savefig(out/'profile.png', dpi=120); plt.close(ax.figure)
+    print(prof.round(4).to_string(index=False))
+    print(f"freeze the first {decision['n']} layer(s)" + (f" (up to {decision['last_frozen']}; learn.freeze_to({decision['freeze_to']}) "
+          "with layer_splitter)" if decision['n'] else '') + f": mean lambda_S >= {threshold} before {decision['first_trained'] or 'the output layer'}")
+    print(f"wrote {out/'profile.csv'} and {out/'profile.png'}")
+    return prof
+
 # %% ../nbs/api/20_cli.ipynb #0dd948f8
 COMMANDS = {'demo':cmd_demo, 'train-source':cmd_train_source, 'run':cmd_run, 'sweep':cmd_sweep, 'status':cmd_status,
-            'report':cmd_report, 'replay':cmd_replay, 'bench':cmd_bench}
+            'report':cmd_report, 'replay':cmd_replay, 'bench':cmd_bench, 'profile':cmd_profile}
 _POS = dict(report=['dir'], status=['dir'], replay=['result'])
 
 def _usage():

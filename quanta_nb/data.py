@@ -25,8 +25,9 @@ from .presets import Preset, get_preset
 from .store import save_json, load_json
 
 # %% auto #0
-__all__ = ['TASKS', 'SAMPLES', 'DataError', 'task_name', 'task_letter', 'cache_dir', 'untar_once', 'sample_path', 'get_cifar',
-           'image_files', 'bad_images', 'check_images', 'cifar_items', 'class_names', 'cifar_dls', 'load_uint8']
+__all__ = ['TASKS', 'SAMPLES', 'DataError', 'task_name', 'task_letter', 'experiment_label', 'cache_dir', 'untar_once',
+           'sample_path', 'get_cifar', 'image_files', 'bad_images', 'check_images', 'cifar_items', 'class_names',
+           'cifar_dls', 'load_uint8']
 
 # %% ../nbs/api/04_data.ipynb #ad36d1f6
 class DataError(ValueError):
@@ -45,6 +46,11 @@ def task_letter(task:str) -> str:
     "The paper's letter ('A' or 'B') of `task`, given as a letter or by its dataset name"
     name = task_name(task)
     return next(k for k,v in TASKS.items() if v == name)
+
+def experiment_label(task:str) -> str:
+    "How results name the experiment on `task`: 'AnA'/'AnB' for the paper's tasks; any other task (a profile's) by its own name"
+    try: return 'An' + task_letter(task)
+    except ValueError: return str(task)
 
 # %% ../nbs/api/04_data.ipynb #2cf38aac
 def cache_dir() -> Path:

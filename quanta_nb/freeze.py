@@ -22,9 +22,14 @@ from .claims import try_claim
 from .grid import Job
 from .sweep import job_status
 from .report import load_results, ci95
+import importlib, os, pickle, sys
+import torch
+from PIL import Image
+from fastai.vision.all import ImageDataLoaders, Resize, get_image_files
 
 # %% auto #0
-__all__ = ['profile_layers', 'layer_profile', 'profile_table', 'freeze_point', 'layer_splitter', 'plot_profile']
+__all__ = ['profile_layers', 'layer_profile', 'profile_table', 'freeze_point', 'layer_splitter', 'plot_profile', 'load_factory',
+           'load_weights', 'folder_dls']
 
 # %% ../nbs/api/23_freeze.ipynb #70731163
 def profile_layers(model:nn.Module, # the source network
@@ -135,3 +140,78 @@ def plot_profile(profile:pd.DataFrame, # `layer_profile`'s table
     ax.set_xlabel('layer'); ax.set_ylabel('$\\lambda_S$ / accuracy')
     ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return ax
+
+# %% ../nbs/api/23_freeze.ipynb #78baa11b
+def load_factory(spec:str): # 'package.module:function', where function(n_out) builds the network
+    "The function named by `spec`, imported as `python -m` would (the current folder first on the path)"
+    mod,sep,attr = str(spec).partition(':')
+    if not (sep and mod and attr): raise ValueError(f"{spec!r}: name the network's function as package.module:function")
+    if os.getcwd() not in sys.path and '' not in sys.path: sys.path.insert(0, os.getcwd())
+    try: f = importlib.import_module(mod)
+    except Exception as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise ValueError(f"{spec}: module {mod!r} cannot be imported ({type(e).__name__}: {why})") from None
+    for a in attr.split('.'):
+        if not hasattr(f, a): raise ValueError(f"{spec}: module {mod!r} has no {attr!r}")
+        f = getattr(f, a)
+    if not callable(f): raise ValueError(f"{spec}: {attr!r} is a {type(f).__name__}, not a function that builds a network")
+    return f
+
+# %% ../nbs/api/23_freeze.ipynb #cbedb6cd
+def _state_dict(path) -> dict:
+    "The weights in `path`: a plain `state_dict`, fastai's `learn.save` file (`{'model':...}`) or a quanta-nb checkpoint"
+    try: obj = torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError: raise
+    except pickle.UnpicklingError:             # fastai's learn.save keeps the optimiser's state as fastcore objects:
+        try: obj = torch.load(path, map_location='cpu', weights_only=False)   # loaded as fastai's learn.load does
+        except Exception as e: raise ValueError(f"{path}: not a PyTorch weights file ({type(e).__name__})") from None
+    except Exception as e: raise ValueError(f"{path}: not a PyTorch weights file ({type(e).__name__})") from None
+    for key in ('state_dict', 'model'):                           # a quanta-nb checkpoint; fastai's learn.save with its optimiser
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict): obj = obj[key]
+    if not (isinstance(obj, dict) and obj and all(torch.is_tensor(v) for v in obj.values())):
+        raise ValueError(f"{path}: holds no state_dict (a mapping of names to tensors)")
+    return obj
+
+def load_weights(make_model, # `make_model(n_out)` builds the network
+                 path:str|Path, # a `state_dict` file, fastai's `learn.save` file or a quanta-nb checkpoint
+                ) -> nn.Module:
+    "The network of `make_model` with the weights of `path`, its number of outputs read from the output layer's weights"
+    sd,probe = _state_dict(path),make_model(2)
+    out = [n for n,m in probe.named_modules() if isinstance(m, nn.Linear)]
+    if not out: raise ValueError(f"the network has no linear output layer to read its number of classes from")
+    key = f'{out[-1]}.weight'
+    if key not in sd: raise ValueError(f"{path} does not fit the network: it has no {key!r} (its keys start {list(sd)[:3]})")
+    model = make_model(int(sd[key].shape[0]))
+    try: model.load_state_dict(sd)
+    except RuntimeError as e:
+        why = [l.strip() for l in str(e).splitlines()[1:] if l.strip()]
+        raise ValueError(f"{path} does not fit the network: {why[0][:300] if why else e}") from None
+    return model.eval()
+
+# %% ../nbs/api/23_freeze.ipynb #0517524c
+def _image_size(f:Path):
+    try:
+        with Image.open(f) as im: return im.size
+    except Exception as e: raise ValueError(f"{f} cannot be read as an image ({type(e).__name__})") from None
+
+def folder_dls(path:str|Path, # a folder with train/ and valid/ (or test/), a folder per class in each
+               size:int|None=None, # resize every image to size x size; None: keep them, and refuse mixed sizes
+               bs:int=64, # batch size
+               seed:int=0, # fastai's seed of the data loaders
+              ) -> ImageDataLoaders:
+    "fastai `DataLoaders` of an image folder in fastai's layout (train/ + valid/) or CIFAR's (train/ + test/), every image checked first"
+    path = Path(path)
+    if not path.is_dir(): raise ValueError(f"{path} is not a folder")
+    valid = next((v for v in ('valid', 'test') if (path/v).is_dir()), None)
+    if not (path/'train').is_dir() or valid is None:
+        raise ValueError(f"{path} needs a train/ folder and a valid/ (or test/) folder, with a folder per class in each")
+    files = get_image_files(path, folders=['train', valid])
+    if not files: raise ValueError(f"{path} holds no images in train/ and {valid}/")
+    sizes = {}
+    for f in files: sizes.setdefault(_image_size(f), f)
+    if len(sizes) > 1 and size is None:
+        (a,fa),(b,fb) = list(sizes.items())[:2]
+        raise ValueError(f"{path} holds images of different sizes ({a[0]}x{a[1]}: {fa.relative_to(path)}; {b[0]}x{b[1]}: "
+                         f"{fb.relative_to(path)}): give a size to resize them all to")
+    return ImageDataLoaders.from_folder(path, train='train', valid=valid, item_tfms=Resize(size) if size else None,
+                                        bs=bs, seed=seed, num_workers=0)

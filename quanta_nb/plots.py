@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
-from .data import task_letter
+from .data import experiment_label
 from .store import atomic_write
 
 # %% auto #0
@@ -51,6 +51,8 @@ def _bars(df:pd.DataFrame, ms, err:str) -> str:
     return f'error bars: {_err_name(err)}' if has else ''
 
 def _layer_axis(ax, layers):
+    if any(isinstance(l, str) for l in layers):              # module names (a profile of your own model): in plotted order
+        ax.set_xlabel('layer'); ax.tick_params(axis='x', labelrotation=45); return
     layers = sorted(set(layers))
     ax.set_xticks(layers); ax.set_xlabel('layer n')
     ax.set_xlim(min(layers) - 0.4, max(layers) + 0.4)
@@ -245,7 +247,7 @@ def plot_run(result:dict):   # one run's result, as `run_quanta` or `run_transfe
         if init is not None: axs[2].axhline(init, color='grey', ls=':', lw=1, label='init')
         axs[2].set_ylim(0, 1.02); axs[2].set_ylabel('$\\lambda_S$')
     for ax in axs: _epoch_axis(ax); ax.grid(alpha=0.3); _legend_under(ax, 2, dy=-0.25)
-    label = cfg.get('label') or f"An{task_letter(cfg['task'])}"
+    label = cfg.get('label') or experiment_label(cfg['task'])
     lam = f", $\\lambda_S^{{init}}$ = {cfg['lam_init']}" if cfg.get('lam_init') is not None else ''
     status = '' if result.get('status') == 'ok' else f" - FAILED: {(result.get('failure') or {}).get('reason', '')}"
     fig.suptitle(f"{result.get('kind', '')} {label}, layer {cfg.get('layer')}{lam}, run {cfg.get('run')}{status}", fontsize=10)

@@ -6,13 +6,13 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/report.html.md"""
 
 # %% ../nbs/api/17_report.ipynb #bccbdc15
 from __future__ import annotations
-import math, warnings
+import math, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from scipy import stats
-from .data import task_letter
+from .data import experiment_label
 from .results import load_run
 from .sweep import folder_results
 from .source import load_checkpoint, CheckpointError
@@ -60,11 +60,14 @@ def _hashable(x): return tuple(x) if isinstance(x, list) else x
 def experiment_key(res:dict) -> dict:
     "The experiment a run belongs to: kind, task letter, label, layer and lam_init"
     c = res['config']
-    task = task_letter(c['task'])
-    return dict(kind=res['kind'], task=task, label=c.get('label') or f'An{task}', layer=_hashable(c['layer']),
+    label = experiment_label(c['task'])
+    return dict(kind=res['kind'], task=label.removeprefix('An'), label=c.get('label') or label, layer=_hashable(c['layer']),
                 lam_init=c.get('lam_init'))
 
-def _layer_order(l): return (0, l, '') if isinstance(l, (int, np.integer)) else (1, 0, str(l))
+def _layer_order(l):
+    "Indices first, in order; then module names in natural order ('3' before '10', 'layer1.0.conv2' before 'layer1.1.conv1')"
+    if isinstance(l, (int, np.integer)): return (0, (int(l),))
+    return (1, tuple(int(s) if s.isdigit() else s for s in re.split(r'(\d+)', str(l))))
 
 def _sort(df:pd.DataFrame, extra=()) -> pd.DataFrame:
     order = {k:i for i,k in enumerate(SWEEP_KINDS)}
@@ -83,7 +86,7 @@ def _chen_rows(results:list[dict]) -> list[dict]:
     "Rows of kind 'chen': T_n per layer (and 'all', the network's mean T) over the runs that carry Chen's measure"
     by_task = {}
     for r in results:
-        if r['status'] == 'ok' and r.get('chen'): by_task.setdefault(task_letter(r['config']['task']), []).append(r['chen'])
+        if r['status'] == 'ok' and r.get('chen'): by_task.setdefault(experiment_label(r['config']['task']).removeprefix('An'), []).append(r['chen'])
     rows = []
     for task,chens in by_task.items():
         key = dict(kind='chen', task=task, label=f'An{task}', lam_init=None, n_runs=len(chens), n_failed=0)
