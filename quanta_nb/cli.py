@@ -331,10 +331,12 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
                 bs:int=None, # batch size (default: the preset's)
                 seed:int=0, # base random seed
                 threshold:float=0.8, # the lowest mean lambda_S of a layer worth freezing
+                fine_tune:bool=False, # also fine-tune at every freeze point and from scratch, and check the decision against them
                 settings:Settings=None):
     "λ_S of every layer of your own network for a new task, and how many leading layers to freeze"
     from quanta_nb.models import console_layer
-    from quanta_nb.freeze import load_factory, load_weights, folder_dls, profile_layers, layer_profile, freeze_point, plot_profile
+    from quanta_nb.freeze import (load_factory, load_weights, folder_dls, profile_layers, layer_profile, freeze_point, plot_profile,
+                                  freeze_transfer, freeze_check, plot_freeze_check)
     from quanta_nb.store import atomic_write
     import matplotlib.pyplot as plt
     _at_least(runs=runs, epochs=epochs, size=size, bs=bs)
@@ -362,8 +364,17 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     print(prof.round(4).to_string(index=False))
     print(f"freeze the first {decision['n']} layer(s)" + (f" (up to {decision['last_frozen']}; learn.freeze_to({decision['freeze_to']}) "
           "with layer_splitter)" if decision['n'] else '') + f": mean lambda_S >= {threshold} before {decision['first_trained'] or 'the output layer'}")
-    print(f"wrote {out/'profile.csv'} and {out/'profile.png'}")
-    return prof
+    if not fine_tune:
+        print(f"wrote {out/'profile.csv'} and {out/'profile.png'}"); return prof
+    check = freeze_check(prof, freeze_transfer(src, make, dls, out, names, runs, p, seed), threshold)
+    atomic_write(out/'profile.csv', check['table'].to_csv(index=False))
+    fig = plot_freeze_check(check, model); fig.savefig(out/'check.png', dpi=120); plt.close(fig)
+    print(check['table'].round(4).to_string(index=False))
+    print(f"Spearman rho(lambda_S, accuracy lost by freezing) = {check['spearman_rho']:.3f}; the decision (freeze {check['decision']}) "
+          f"reaches {check['decision_acc']:.4f}, the best freeze point ({check['best']}) {check['best_acc']:.4f}, "
+          f"full fine-tuning {check['full_finetune_acc']:.4f}, from scratch {check['scratch_acc']:.4f}")
+    print(f"wrote {out/'profile.csv'}, {out/'profile.png'} and {out/'check.png'}")
+    return check['table']
 
 # %% ../nbs/api/20_cli.ipynb #0dd948f8
 COMMANDS = {'demo':cmd_demo, 'train-source':cmd_train_source, 'run':cmd_run, 'sweep':cmd_sweep, 'status':cmd_status,

@@ -15,21 +15,23 @@ from torch import nn
 from .presets import Preset, get_preset
 from .models import WEIGHTED, resolve_layer, transferable_layers, check_same_structure
 from .streams import run_seeds
-from .learner import quanta_learner, seeded_model, fit_run
+from .learner import quanta_learner, preset_learner, seeded_model, fit_run
 from .results import run_config, make_result, provenance
 from .store import save_json, progress
 from .claims import try_claim
 from .grid import Job
 from .sweep import job_status
 from .report import load_results, ci95
+from scipy import stats
 import importlib, os, pickle, sys
 import torch
 from PIL import Image
 from fastai.vision.all import ImageDataLoaders, Resize, get_image_files
 
 # %% auto #0
-__all__ = ['profile_layers', 'layer_profile', 'profile_table', 'freeze_point', 'layer_splitter', 'plot_profile', 'load_factory',
-           'load_weights', 'folder_dls']
+__all__ = ['profile_layers', 'layer_profile', 'profile_table', 'freeze_point', 'layer_splitter', 'plot_profile',
+           'freeze_transfer', 'transfer_table', 'freeze_check', 'plot_freeze_check', 'load_factory', 'load_weights',
+           'folder_dls']
 
 # %% ../nbs/api/23_freeze.ipynb #70731163
 def profile_layers(model:nn.Module, # the source network
@@ -54,6 +56,19 @@ def _profile_run(source, make_target, dls, job:Job, name:str, preset:Preset, see
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
     return make_result('quanta', config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
 
+# %% ../nbs/api/23_freeze.ipynb #f7c39655
+def _train_jobs(out:Path, jobs:list, train, label:str):
+    "Train each of `jobs` not yet done in folder `out` with `train(job)`, under a claim, each result written atomically"
+    (out/'runs').mkdir(parents=True, exist_ok=True)
+    for j in progress([j for j in jobs if job_status(out, j) != 'done'], label=label):
+        c = try_claim(out, j.name, what=f'{label} {j.name}')
+        if c is None: continue                                                  # another worker holds it
+        with c:
+            if job_status(out, j) == 'done': continue
+            res = train(j)
+            res['job'],res['provenance']['claim'] = dict(j._asdict(), name=j.name),c.provenance
+            save_json(out/'runs'/f'{j.name}.json', res)
+
 # %% ../nbs/api/23_freeze.ipynb #cd6c6e47
 def layer_profile(source:nn.Module, # the trained source network (kept frozen)
                   make_target, # `make_target(n_out)` builds a fresh network of the source's architecture with `n_out` outputs
@@ -70,30 +85,24 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
     check_same_structure(source, make_target(len(dls.vocab)), names)          # a target that cannot be mixed fails now
     jobs = [Job('quanta', 'target', all_names.index(n), 0.9, r) for r in range(int(runs)) for n in names]
-    (out/'runs').mkdir(parents=True, exist_ok=True)
-    for j in progress([j for j in jobs if job_status(out, j) != 'done'], label='profile runs'):
-        c = try_claim(out, j.name, what=f'profile {j.name}')
-        if c is None: continue                                                  # another worker holds it
-        with c:
-            if job_status(out, j) == 'done': continue
-            res = _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed)
-            res['job'],res['provenance']['claim'] = dict(j._asdict(), name=j.name),c.provenance
-            save_json(out/'runs'/f'{j.name}.json', res)
+    _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed), 'profile runs')
     return profile_table(out)
 
 # %% ../nbs/api/23_freeze.ipynb #272a3853
+def _stats(name:str, xs) -> dict:
+    "Mean, sample standard deviation and 95% interval half-width of `xs`, as columns `name`_mean, `name`_std, `name`_ci95"
+    x = np.asarray(xs, dtype=float)
+    sd = float(x.std(ddof=1)) if len(x) > 1 else float('nan')
+    return {f'{name}_mean':float(x.mean()), f'{name}_std':sd, f'{name}_ci95':ci95(sd, len(x))}
+
 def profile_table(out:str|Path) -> pd.DataFrame:
     "One row per profiled layer of the results in `out`, in forward order: λ_S and accuracy, mean, std and 95% interval"
     results,_ = load_results(out)
     by = {}
     for r in results:
         if r['kind'] == 'quanta' and r['status'] == 'ok': by.setdefault((r['config']['layer_index'], r['config']['layer']), []).append(r['final'])
-    rows = []
-    for (i, name), fs in sorted(by.items()):
-        lam,acc = np.array([f['lam_s'] for f in fs]),np.array([f['acc'] for f in fs])
-        sd = lambda x: float(x.std(ddof=1)) if len(x) > 1 else float('nan')
-        rows.append(dict(index=i, layer=name, n_runs=len(fs), lam_s_mean=lam.mean(), lam_s_std=sd(lam), lam_s_ci95=ci95(sd(lam), len(fs)),
-                         acc_mean=acc.mean(), acc_std=sd(acc), acc_ci95=ci95(sd(acc), len(fs))))
+    rows = [dict(index=i, layer=name, n_runs=len(fs), **_stats('lam_s', [f['lam_s'] for f in fs]), **_stats('acc', [f['acc'] for f in fs]))
+            for (i, name), fs in sorted(by.items())]
     return pd.DataFrame(rows, columns=['index', 'layer', 'n_runs', 'lam_s_mean', 'lam_s_std', 'lam_s_ci95', 'acc_mean', 'acc_std', 'acc_ci95'])
 
 # %% ../nbs/api/23_freeze.ipynb #6e896850
@@ -140,6 +149,96 @@ def plot_profile(profile:pd.DataFrame, # `layer_profile`'s table
     ax.set_xlabel('layer'); ax.set_ylabel('$\\lambda_S$ / accuracy')
     ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return ax
+
+# %% ../nbs/api/23_freeze.ipynb #aa5087ba
+def _output_layer(model:nn.Module) -> str: return [n for n,m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+
+def _transfer_run(source, make_target, dls, job:Job, names:list, preset:Preset, seed:int) -> dict:
+    "One fine-tuning run: 'freeze_to' copies `source` under a new head and freezes its first `job.layer` layers of `names`; 'scratch' trains a fresh network"
+    n = job.layer
+    seeds = run_seeds(job.kind, job.task, names[n-1] if n else None, None, job.run, seed)
+    target = seeded_model(partial(make_target, len(dls.vocab)), seeds['weights'])
+    if job.kind == 'freeze_to':                                                 # everything but the output layer
+        head = _output_layer(source) + '.'
+        target.load_state_dict({k:v for k,v in source.state_dict().items() if not k.startswith(head)}, strict=False)
+    learn = preset_learner(dls, target, preset, splitter=layer_splitter(names), seeds=seeds)
+    if n: learn.freeze_to(n)
+    df, failure = fit_run(learn, preset.epochs, quiet=True)
+    config = run_config(job.task, n, names[:n], None, preset, preset.epochs, seed, seeds, job.run)
+    engine = dict(name='fastai', dataloaders=type(dls).__name__)
+    return make_result(job.kind, config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
+
+# %% ../nbs/api/23_freeze.ipynb #66cfb066
+def freeze_transfer(source:nn.Module, # the trained source network
+                    make_target, # `make_target(n_out)` builds a fresh network of the source's architecture
+                    dls, # the new task's fastai `DataLoaders`
+                    out:str|Path, # results folder (the profile's): one file per run; run again to resume
+                    layers:list|None=None, # the profiled layers, whose leading ones are frozen (default: all but the output)
+                    runs:int=3, # runs per freeze point
+                    preset:str|Preset='demo', # the protocol: epochs, optimiser, learning rate, last_n
+                    seed:int=0, # the base seed of the runs' streams
+                   ) -> pd.DataFrame:
+    "fastai's transfer at every freeze point: the source under a new head, `freeze_to(n)` for n = 0 ... all `layers`, the rest fine-tuned; and from scratch"
+    preset,out = get_preset(preset),Path(out)
+    names = profile_layers(source, layers)
+    if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
+    check_same_structure(source, make_target(len(dls.vocab)), names)
+    jobs = [Job('scratch', 'target', 0, None, r) for r in range(int(runs))]
+    jobs += [Job('freeze_to', 'target', n, None, r) for r in range(int(runs)) for n in range(len(names) + 1)]
+    _train_jobs(out, jobs, lambda j: _transfer_run(source, make_target, dls, j, names, preset, seed), 'fine-tuning runs')
+    return transfer_table(out)
+
+def transfer_table(out:str|Path) -> pd.DataFrame:
+    "One row per fine-tuning experiment in `out`: from scratch, then `freeze_to(n)` for each n; accuracy mean, std and 95% interval"
+    results,_ = load_results(out)
+    by = {}
+    for r in results:
+        if r['kind'] in ('scratch', 'freeze_to') and r['status'] == 'ok':
+            by.setdefault((r['kind'] == 'freeze_to', r['config']['layer']), []).append(r)
+    rows = [dict(kind='freeze_to' if ft else 'scratch', frozen=n, last_frozen=(rs[0]['config']['layer_names'] or [None])[-1],
+                 n_runs=len(rs), **_stats('acc', [r['final']['acc'] for r in rs])) for (ft, n), rs in sorted(by.items())]
+    return pd.DataFrame(rows, columns=['kind', 'frozen', 'last_frozen', 'n_runs', 'acc_mean', 'acc_std', 'acc_ci95'])
+
+# %% ../nbs/api/23_freeze.ipynb #eb05549c
+def freeze_check(profile:pd.DataFrame, # `layer_profile`'s table
+                 transfer:pd.DataFrame, # `freeze_transfer`'s table, on the same layers
+                 threshold:float=0.8, # `freeze_point`'s threshold
+                ) -> dict:
+    "λ_S beside frozen transfer: the per-layer table, the rank correlation of λ_S with the accuracy lost by freezing, the decision against the best"
+    ft = transfer[transfer.kind == 'freeze_to'].set_index('frozen')
+    p = profile.sort_values('index').reset_index(drop=True)
+    if sorted(ft.index) != list(range(len(p) + 1)): raise ValueError(f"the fine-tuning runs cover freeze points {sorted(ft.index)}, not 0..{len(p)}")
+    table = pd.DataFrame(dict(layer=p.layer, lam_s_mean=p.lam_s_mean, lam_s_ci95=p.lam_s_ci95, n_runs=p.n_runs,
+                              frozen_acc_mean=ft.acc_mean.loc[1:].values, frozen_acc_ci95=ft.acc_ci95.loc[1:].values,
+                              frozen_n_runs=ft.n_runs.loc[1:].values))
+    drop = ft.acc_mean.loc[0] - table.frozen_acc_mean
+    rho,pval = stats.spearmanr(table.lam_s_mean, drop) if len(table) > 2 else (float('nan'), float('nan'))
+    n,best = freeze_point(profile, threshold)['n'],int(ft.acc_mean.idxmax())
+    scratch = transfer.acc_mean[transfer.kind == 'scratch']
+    return dict(table=table, spearman_rho=float(rho), spearman_p=float(pval), decision=n, decision_acc=float(ft.acc_mean.loc[n]),
+                best=best, best_acc=float(ft.acc_mean.loc[best]), full_finetune_acc=float(ft.acc_mean.loc[0]),
+                scratch_acc=float(scratch.iloc[0]) if len(scratch) else float('nan'), threshold=threshold)
+
+# %% ../nbs/api/23_freeze.ipynb #e4ae3562
+def plot_freeze_check(check:dict, # `freeze_check`'s result
+                      title:str='', # the figure's title (the architecture, the data, the budget)
+                     ) -> plt.Figure:
+    "Left: λ_S per layer with the threshold; right: accuracy after freezing every layer up to each, beside full fine-tuning and from scratch"
+    t = check['table']
+    fig,(a,b) = plt.subplots(1, 2, figsize=(9, 3.2), layout='constrained', sharex=True)
+    x = np.arange(len(t))
+    a.errorbar(x, t.lam_s_mean, yerr=t.lam_s_ci95, fmt='o-', ms=4, capsize=3)
+    a.axhline(check['threshold'], color='C3', lw=0.8, ls=':', label=f"threshold {check['threshold']}")
+    a.set_ylabel('$\\lambda_S$ (95% interval)'); a.legend(fontsize=8, loc='lower left')
+    b.errorbar(x, t.frozen_acc_mean, yerr=t.frozen_acc_ci95, fmt='s-', ms=4, capsize=3, color='C2', label='frozen up to the layer')
+    b.axhline(check['full_finetune_acc'], color='C0', lw=1, ls='--', label='full fine-tuning')
+    b.axhline(check['scratch_acc'], color='grey', lw=1, ls=':', label='from scratch')
+    if check['decision']: b.axvline(check['decision'] - 1, color='C3', lw=0.8, label=f"decision: freeze {check['decision']}")
+    b.set_ylabel('target accuracy (95% interval)'); b.legend(fontsize=7, loc='lower left')
+    for ax in (a, b):
+        ax.set_xticks(x, t.layer, rotation=45, ha='right'); ax.set_xlabel('layer'); ax.grid(alpha=0.3)
+    fig.suptitle(title + (' — ' if title else '') + f"Spearman ρ(λ_S, accuracy lost) = {check['spearman_rho']:.2f}", fontsize=9)
+    return fig
 
 # %% ../nbs/api/23_freeze.ipynb #78baa11b
 def load_factory(spec:str): # 'package.module:function', where function(n_out) builds the network

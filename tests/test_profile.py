@@ -100,3 +100,16 @@ def test_bad_input_refused_before_any_training(case, user, tmp_path):
     one_line_error(r, *needles)
     assert time.time() - t0 < 60                                         # refused before any run trained
     assert not (tmp_path/'new').exists()                                 # nothing written
+
+def test_fine_tune_checks_the_decision_against_frozen_transfer(user, tmp_path):
+    out = tmp_path/'prof'
+    r = quanta('profile', '--model', 'nets:cnn', '--source', user/'plain.pth', '--data', user/'images', '--out', out,
+               '--layers', '0', '3', '--runs', '1', '--epochs', '1', '--fine-tune', cwd=user)
+    assert r.returncode == 0, r.stderr[-3000:]
+    prof = rows(out/'profile.csv')
+    assert {'layer', 'lam_s_mean', 'lam_s_ci95', 'frozen_acc_mean', 'frozen_acc_ci95', 'n_runs'} <= set(prof[0])
+    assert [p['layer'] for p in prof] == ['0', '3']
+    names = sorted(p.stem for p in (out/'runs').glob('*.json'))
+    assert names == ['freeze_to_target_L0_r000', 'freeze_to_target_L1_r000', 'freeze_to_target_L2_r000',
+                     'quanta_target_L0_lam0.90_r000', 'quanta_target_L1_lam0.90_r000', 'scratch_target_L0_r000']
+    assert 'Spearman rho' in r.stdout and (out/'check.png').stat().st_size > 0
