@@ -10,6 +10,7 @@ import torch
 import matplotlib.pyplot as plt
 from fastai.learner import Callback, Metric, Recorder, CancelFitException
 from .layer import QuantaLayer
+from .recipe import inv_time_lr, loss_failure
 
 # %% auto #0
 __all__ = ['LambdaTracker', 'InvTimeDecay', 'NanGuard']
@@ -77,7 +78,7 @@ class InvTimeDecay(Callback):
         if self.opt is None or hasattr(self.learn, 'gather_preds'): self.run = False; return   # get_preds, validate: nothing to decay
         self.lr0 = [h['lr'] for h in self.opt.hypers]   # one per parameter group
     def before_batch(self):
-        if self.training: self.opt.set_hyper('lr', [lr/(1 + self.decay*self.train_iter) for lr in self.lr0])
+        if self.training: self.opt.set_hyper('lr', [inv_time_lr(lr, self.decay, self.train_iter) for lr in self.lr0])
     def after_fit(self): self.opt.set_hyper('lr', self.lr0)
 
 # %% ../nbs/api/06_callbacks.ipynb #b35ac862
@@ -87,6 +88,6 @@ class NanGuard(Callback):
     def __init__(self): super().__init__()
     def before_fit(self): self.failure = None
     def after_batch(self):
-        if self.training and not torch.isfinite(self.loss).all():
-            self.failure = dict(reason=f'training loss became {self.loss.item()}', epoch=self.epoch, batch=self.iter)
-            raise CancelFitException
+        if not self.training: return
+        self.failure = loss_failure(self.loss, self.epoch, self.iter)
+        if self.failure is not None: raise CancelFitException

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn, Tensor
+from .recipe import quanta_mix
 
 # %% auto #0
 __all__ = ['check_lam', 'lam_to_v', 'QuantaLayer']
@@ -61,9 +62,7 @@ class QuantaLayer(nn.Module):
         for i,z in enumerate(zs):
             if z.shape != z_t.shape:
                 raise ValueError(f"Source {i} weighted input has shape {tuple(z.shape)} but the target's has {tuple(z_t.shape)}")
-        lams = self.lambdas.to(z_t.dtype)
-        out = lams[-1]*z_t
-        for lam,z in zip(lams, zs): out = out + lam*z
+        out = quanta_mix(self.v, zs, z_t)   # the mix itself is the recipe's, shared with the fast engine
         return out if self.act is None else self.act(out)
 
     def extra_repr(self): return f"lam_init={self.lam_init}, n_sources={self.n_sources}, lam_s={self.lam_s:.4f}"

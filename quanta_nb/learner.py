@@ -11,9 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 import pandas as pd
-import sklearn.metrics as skm
 import torch
-import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import ifnone, listify
 from fastcore.foundation import L
@@ -29,31 +27,17 @@ from .presets import Preset, get_preset
 from .models import QuantaCNN, QuantaModel, target_model
 from .streams import STREAMS, SeededStreams
 from .callbacks import LambdaTracker, InvTimeDecay, NanGuard
+from .recipe import precision_macro, recall_macro, keras_counts
 
 # %% auto #0
-__all__ = ['METRIC_COLS', 'top3', 'precision_macro', 'recall_macro', 'keras_counts', 'KerasPR', 'quanta_metrics',
-           'keras_adam_step', 'torch_adam_step', 'QuantaOptimizer', 'preset_opt', 'random_seeds', 'preset_learner',
-           'quanta_splitter', 'seeded_model', 'QuantaLearner', 'quanta_learner', 'epoch_metrics', 'final_metrics',
-           'fit_run']
+__all__ = ['METRIC_COLS', 'top3', 'KerasPR', 'quanta_metrics', 'keras_adam_step', 'torch_adam_step', 'QuantaOptimizer',
+           'preset_opt', 'random_seeds', 'preset_learner', 'quanta_splitter', 'seeded_model', 'QuantaLearner',
+           'quanta_learner', 'epoch_metrics', 'fit_run']
 
 # %% ../nbs/api/07_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
     "Top-3 accuracy (top-k with k the number of classes, for fewer than 3)"
     return top_k_accuracy(inp, targ, k=min(3, inp.shape[-1]))
-
-def precision_macro(targ, pred):
-    "Macro-averaged precision (a class never predicted counts as 0)"
-    return skm.precision_score(targ, pred, average='macro', zero_division=0)
-
-def recall_macro(targ, pred):
-    "Macro-averaged recall"
-    return skm.recall_score(targ, pred, average='macro', zero_division=0)
-
-def keras_counts(logits, targ) -> tuple[int, int, int]:
-    "True positives, false positives and false negatives of the softmax of `logits` thresholded at 0.5, over all classes"
-    pos = logits.float().softmax(-1) > 0.5
-    hot = F.one_hot(targ, logits.shape[-1]).bool()
-    return (pos & hot).sum().item(), (pos & ~hot).sum().item(), (~pos & hot).sum().item()
 
 class KerasPR(Metric):
     "Keras' `Precision()` (or `Recall()` with `recall=True`) for one-hot labels and softmax outputs"
@@ -206,10 +190,6 @@ def epoch_metrics(learn:Learner) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=names, dtype=float)
     df.insert(0, 'epoch', range(len(df)))
     return df
-
-def final_metrics(df:pd.DataFrame, last_n:int=10) -> dict:
-    "The mean of each metric over the last `last_n` epochs of `df` (all of them if fewer)"
-    return df.drop(columns='epoch').tail(last_n).mean().to_dict()
 
 def fit_run(learn:Learner, epochs:int, quiet:bool=False) -> tuple[pd.DataFrame, dict|None]:
     "Train `learn` for `epochs` epochs (constant lr); returns the per-epoch metrics and the failure `NanGuard` saw, if any"

@@ -15,7 +15,7 @@ from fastai.torch_core import default_device
 import quanta_nb
 from .presets import Preset
 from .data import task_name
-from .learner import final_metrics
+from .recipe import final_metrics
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0

@@ -22,6 +22,7 @@ from .models import resolve_layer, layer_index, target_model
 from .data import cifar_dls, class_names, get_cifar, load_uint8
 from .streams import run_seeds, epoch_order, epoch_theta, epoch_generator, warp
 from .learner import quanta_learner, fit_run, seeded_model, METRIC_COLS
+from .recipe import smooth_loss, loss_failure
 from .source import load_source, CheckpointError
 from .store import atomic_write, progress
 from .results import run_config, make_result, provenance
@@ -129,14 +130,6 @@ def _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device) -> torch.Tensor:
         losses[:, i] = vq.train_step(xb, y_tr[ib], gens)
     return losses.cpu()
 
-def _smooth(losses:torch.Tensor, val:torch.Tensor|None, count:int, beta:float=0.98):
-    "fastai's smoothed training loss (`AvgSmoothLoss`, float32) over `losses` `[K,n]`: value `[K]`, running value and count"
-    val = torch.zeros(losses.shape[0]) if val is None else val
-    for i in range(losses.shape[1]):
-        count += 1
-        val = torch.lerp(losses[:, i].float(), val, beta)
-    return val/(1 - beta**count), val, count
-
 # %% ../nbs/api/11_run.ipynb #d30637b0
 def _group_header(task:str, name:str, runs:list, epochs:int, start:int) -> str:
     "The first line of a group's log"
@@ -184,14 +177,12 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
     for epoch in progress(range(start, epochs), total=epochs - start, quiet=quiet, label=f'{group or task+" "+name} epochs',
                           header=_group_header(task, name, runs, epochs, start), describe=lambda e: _group_note(state['rows'], e)):
         losses = _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device)
-        train_loss,state['val'],state['count'] = _smooth(losses, state['val'], state['count'])
+        train_loss,state['val'],state['count'] = smooth_loss(losses, state['val'], state['count'])
         mets = vq.evaluate(x_te, y_te, eval_bs)
-        for k,bad in enumerate((~torch.isfinite(losses)).any(1).tolist()):
+        for k in range(len(runs)):
             if state['failures'][k] is not None: continue
-            if bad:
-                b = int((~torch.isfinite(losses[k])).nonzero()[0])
-                state['failures'][k] = dict(reason=f'training loss became {losses[k, b].item()}', epoch=epoch, batch=b)
-            else: state['rows'][k].append(dict(epoch=epoch, train_loss=train_loss[k].item(), **{c:mets[c][k] for c in METRIC_COLS[2:]}))
+            state['failures'][k] = loss_failure(losses[k], epoch)
+            if state['failures'][k] is None: state['rows'][k].append(dict(epoch=epoch, train_loss=train_loss[k].item(), **{c:mets[c][k] for c in METRIC_COLS[2:]}))
         state['seconds'] = time.perf_counter() - t0
         done = all(f is not None for f in state['failures']) or epoch + 1 == epochs
         if checkpoint is not None and not done and (epoch + 1) % checkpoint_every == 0: _save_group(Path(checkpoint), key, epoch, vq, state)

@@ -16,7 +16,8 @@ from .presets import Preset, get_preset
 from .models import QuantaCNN
 from .data import cifar_dls, task_name
 from .streams import run_seeds
-from .learner import preset_learner, final_metrics, fit_run, seeded_model
+from .learner import preset_learner, fit_run, seeded_model
+from .recipe import final_metrics
 from .store import atomic_write
 
 # %% auto #0

@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/vmap.html.md"""
 
 # %% ../nbs/api/10_vmap.ipynb #58f67549
 from __future__ import annotations
-import copy, math
+import copy
 from functools import partial
 import torch
 from torch import nn, Tensor
@@ -19,7 +19,7 @@ from .layer import check_lam, lam_to_v
 from .presets import Preset, get_preset
 from .models import QuantaModel, resolve_layer, check_same_structure, WEIGHTED
 from .streams import dropout_mask
-from .learner import precision_macro, recall_macro, keras_counts
+from .recipe import inv_time_lr, adam_eps, quanta_mix, logit_metrics
 
 # %% auto #0
 __all__ = ['sequential_leaves', 'VmapQuanta', 'run_bytes', 'choose_k']
@@ -160,8 +160,7 @@ def _target(self:VmapQuanta, params, buffers, v, x, z_s, masks, train:bool):
     for name,m in self.t_leaves:
         x = _leaf(name, m, x, params, buffers, train, new, masks)
         if name == self.layer:
-            lams = v.softmax(0).to(x.dtype)
-            x = lams[-1]*x + lams[0]*z_s
+            x = quanta_mix(v, [z_s], x)
     return x, new
 
 @patch
@@ -212,8 +211,7 @@ def train_step(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -> Te
     "One optimiser step of every run on its own batch (dropout masks from `gens`); returns the K losses (before the step)"
     losses,grads = self.loss_and_grads(xb, yb, gens)
     p,t = self.preset,self.train_iter + 1
-    lr = p.lr/(1 + p.lr_decay*self.train_iter)          # the authors' inverse-time decay (off when 0)
-    eps = p.eps/math.sqrt(1 - p.beta2**t) if p.eps_mode == 'keras' else p.eps
+    lr,eps = inv_time_lr(p.lr, p.lr_decay, self.train_iter),adam_eps(p, t)   # the recipe's schedule and ε rule
     for grp,l in zip(self.opt.param_groups, (lr, lr*p.lam_lr_mult)): grp.update(lr=l, eps=eps)
     for w,g in zip(self._trainable, grads.values()): w.grad = g
     with record_function('optimiser'):
@@ -242,17 +240,7 @@ def evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
 
 @patch
 def _evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
-    logits,y = self.logits(x, bs),y.to(self.device)
-    K,N = logits.shape[:2]
-    loss = F.cross_entropy(logits.flatten(0, 1), y.repeat(K), reduction='none').view(K, N).mean(1)
-    pred = logits.argmax(-1)
-    top3 = (logits.topk(min(3, logits.shape[-1]), -1)[1] == y[:, None]).sum(-1).to(logits.dtype).mean(1)
-    yc,pc = y.cpu().numpy(),pred.cpu().numpy()
-    counts = [keras_counts(l, y) for l in logits]
-    return dict(loss=loss.tolist(), acc=(pred == y).to(logits.dtype).mean(1).tolist(), top3=top3.tolist(),
-                precision_macro=[precision_macro(yc, p) for p in pc], recall_macro=[recall_macro(yc, p) for p in pc],
-                precision_keras=[tp/(tp + fp) if tp + fp else 0. for tp,fp,_ in counts],
-                recall_keras=[tp/(tp + fn) if tp + fn else 0. for tp,_,fn in counts], lam_s=self.lam_s.tolist())
+    return dict(**logit_metrics(self.logits(x, bs), y.to(self.device)), lam_s=self.lam_s.tolist())
 
 # %% ../nbs/api/10_vmap.ipynb #6b2c3d44
 @patch
