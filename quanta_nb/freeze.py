@@ -109,7 +109,7 @@ def profile_table(out:str|Path) -> pd.DataFrame:
 def freeze_point(profile:pd.DataFrame, # `layer_profile`'s table
                  threshold:float=0.8, # the lowest mean lambda_S of a layer worth freezing
                 ) -> dict:
-    "How many leading layers to freeze: every layer before the first whose mean λ_S is below `threshold` (how well this predicts fine-tuning is not measured yet: a hypothesis to check)"
+    "How many leading layers to freeze: every layer before the first whose mean λ_S is below `threshold` (a prediction: `freeze_transfer` and `freeze_check` test it on your task)"
     p = profile.sort_values('index').reset_index(drop=True)
     below = [i for i,v in enumerate(p.lam_s_mean) if v < threshold]
     n = below[0] if below else len(p)
