@@ -319,6 +319,16 @@ def cmd_bench(preset:Annotated[str, 'protocol preset of the network to time', di
     return rec
 
 # %% ../nbs/api/20_cli.ipynb #409b127c
+def _decision_text(decision:dict, n_layers:int) -> str:
+    "`freeze_point`'s decision in one line of words"
+    n,t = decision['n'],decision['threshold']
+    if n == n_layers: return (f"freeze all {n} profiled layers, every module up to and including {decision['last_frozen']} "
+                              f"(learn.freeze_to({n}) with layer_splitter): none has mean lambda_S below {t}")
+    below = f"{decision['first_trained']} has mean lambda_S {decision['first_trained_lam_s']:.3f} < {t}"
+    if n == 0: return f"freeze nothing: the first profiled layer, {below}"
+    return (f"freeze the first {n} profiled layer(s), every module up to and including {decision['last_frozen']} "
+            f"(learn.freeze_to({n}) with layer_splitter): {below}")
+
 def cmd_profile(model:Annotated[str, 'your network as package.module:function, where function(n_out) builds it', dict(required=True)]=None,
                 source:Annotated[str, "the trained source's weights: a state_dict file, fastai's learn.save file or a quanta-nb checkpoint", dict(required=True)]=None,
                 data:Annotated[str, 'image folder of the new task: train/ and valid/ (or test/), a folder per class in each', dict(required=True)]=None,
@@ -346,6 +356,10 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     out = _writable('--out', out)
     try: make = load_factory(model)
     except ValueError as e: raise ValueError(f"--model {e}") from None
+    try: make(2)
+    except Exception as e:                                        # the user's code: anything it raises is refused here
+        why = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise ValueError(f"--model {model}: building the network with n_out=2 failed ({type(e).__name__}: {why[:200]})") from None
     try: src = load_weights(make, source)
     except (ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0]
@@ -362,8 +376,10 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     atomic_write(out/'profile.csv', prof.to_csv(index=False))
     ax = plot_profile(prof, decision); ax.figure.savefig(out/'profile.png', dpi=120); plt.close(ax.figure)
     print(prof.round(4).to_string(index=False))
-    print(f"freeze the first {decision['n']} layer(s)" + (f" (up to {decision['last_frozen']}; learn.freeze_to({decision['freeze_to']}) "
-          "with layer_splitter)" if decision['n'] else '') + f": mean lambda_S >= {threshold} before {decision['first_trained'] or 'the output layer'}")
+    print(_decision_text(decision, len(prof)))
+    if (prof.lam_s_mean - 0.9).abs().max() < 0.02:
+        print(f"warning: lambda_S stayed within 0.02 of its start (0.9) at every layer: runs this short cannot tell the layers "
+              "apart, and the decision freezes them all; train longer (--epochs)")
     if not fine_tune:
         print(f"wrote {out/'profile.csv'} and {out/'profile.png'}"); return prof
     check = freeze_check(prof, freeze_transfer(src, make, dls, out, names, runs, p, seed), threshold)
@@ -373,6 +389,10 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     print(f"Spearman rho(lambda_S, accuracy lost by freezing) = {check['spearman_rho']:.3f}; the decision (freeze {check['decision']}) "
           f"reaches {check['decision_acc']:.4f}, the best freeze point ({check['best']}) {check['best_acc']:.4f}, "
           f"full fine-tuning {check['full_finetune_acc']:.4f}, from scratch {check['scratch_acc']:.4f}")
+    if not check['spearman_rho'] < 0:
+        print("warning: here lambda_S did not predict what freezing costs (a useful profile gives rho < 0: the layers the "
+              "target keeps cost little to freeze)")
+    if check['decision_acc'] < check['scratch_acc']: print("warning: the decision's accuracy is below training from scratch")
     print(f"wrote {out/'profile.csv'}, {out/'profile.png'} and {out/'check.png'}")
     return check['table']
 

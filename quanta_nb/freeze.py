@@ -23,7 +23,7 @@ from .grid import Job
 from .sweep import job_status
 from .report import load_results, ci95
 from scipy import stats
-import importlib, os, pickle, sys
+import hashlib, importlib, json, os, pickle, sys
 import torch
 from PIL import Image
 from fastai.vision.all import ImageDataLoaders, Resize, get_image_files
@@ -46,17 +46,39 @@ def profile_layers(model:nn.Module, # the source network
     return sorted(dict.fromkeys(got), key=names.index)
 
 # %% ../nbs/api/23_freeze.ipynb #93cbe457
-def _profile_run(source, make_target, dls, job:Job, name:str, preset:Preset, seed:int) -> dict:
+def _profile_run(source, make_target, dls, job:Job, name:str, preset:Preset, seed:int, study:dict) -> dict:
     "Train one QUANTA run of the profile (target from `make_target`, QUANTA at `name`); its result"
     seeds = run_seeds('quanta', job.task, name, job.lam_init, job.run, seed)
     target = seeded_model(partial(make_target, len(dls.vocab)), seeds['weights'])
     learn = quanta_learner(dls, source, name, job.lam_init, preset, target=target, seeds=seeds)
     df, failure = fit_run(learn, preset.epochs, quiet=True)
-    config = run_config(job.task, name, [name], job.lam_init, preset, preset.epochs, seed, seeds, job.run, layer_index=job.layer)
+    config = run_config(job.task, name, [name], job.lam_init, preset, preset.epochs, seed, seeds, job.run, layer_index=job.layer,
+                        study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
     return make_result('quanta', config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
 
 # %% ../nbs/api/23_freeze.ipynb #f7c39655
+def _weights_sha256(model:nn.Module) -> str:
+    "SHA-256 of `model`'s weights and buffers, by name"
+    h = hashlib.sha256()
+    for k,v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+def _study(source:nn.Module, dls, preset:Preset, seed:int) -> dict:
+    "What every run of one profile folder shares: the protocol, the base seed, the source's weights and the data"
+    return json.loads(json.dumps(dict(preset=preset.to_dict(), seed=int(seed), source_sha256=_weights_sha256(source),
+                                      classes=list(map(str, dls.vocab)), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))))
+
+def _check_folder(out:Path, study:dict):
+    "Refuse a folder holding runs made with another protocol, seed, source or data: a resume must not mix them"
+    results,_ = load_results(out) if (out/'runs').is_dir() and any((out/'runs').glob('*.json')) else ([], [])
+    for r in results:
+        got = dict(r['config'].get('study') or {}, preset=r['config'].get('preset'), seed=r['config'].get('seed'))
+        diff = [f"{k}: {got.get(k)} != {v}" for k,v in study.items() if k != 'preset' and got.get(k) != v]
+        diff += [f"{k}: {(got['preset'] or {}).get(k)} != {v}" for k,v in study['preset'].items() if (got['preset'] or {}).get(k) != v]
+        if diff: raise ValueError(f"{out} holds runs made with other settings ({'; '.join(d[:80] for d in diff[:3])}): "
+                                  "choose another folder, or delete those runs")
+
 def _train_jobs(out:Path, jobs:list, train, label:str):
     "Train each of `jobs` not yet done in folder `out` with `train(job)`, under a claim, each result written atomically"
     (out/'runs').mkdir(parents=True, exist_ok=True)
@@ -84,8 +106,10 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
     names,all_names = profile_layers(source, layers),transferable_layers(source)
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
     check_same_structure(source, make_target(len(dls.vocab)), names)          # a target that cannot be mixed fails now
+    study = _study(source, dls, preset, seed)
+    _check_folder(out, study)
     jobs = [Job('quanta', 'target', all_names.index(n), 0.9, r) for r in range(int(runs)) for n in names]
-    _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed), 'profile runs')
+    _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed, study), 'profile runs')
     return profile_table(out)
 
 # %% ../nbs/api/23_freeze.ipynb #272a3853
@@ -114,23 +138,23 @@ def freeze_point(profile:pd.DataFrame, # `layer_profile`'s table
     below = [i for i,v in enumerate(p.lam_s_mean) if v < threshold]
     n = below[0] if below else len(p)
     return dict(n=n, freeze_to=n, last_frozen=p.layer[n-1] if n else None, first_trained=p.layer[n] if n < len(p) else None,
-                threshold=threshold)
+                first_trained_lam_s=float(p.lam_s_mean[n]) if n < len(p) else None, threshold=threshold)
 
 def layer_splitter(layers:list[str]):
-    "A fastai splitter: a parameter group per layer of `layers` (with the modules up to the next), then one for the rest, so `freeze_to(n)` freezes the first n"
+    "A fastai splitter: group k ends with the k-th of `layers` and its batch norm; the last group holds the rest, so `freeze_to(n)` freezes every module up to the n-th layer"
     def _split(model:nn.Module) -> list:
         named = list(model.named_modules())
         pos = {n:i for i,(n,_) in enumerate(named)}
         missing = [l for l in layers if l not in pos]
         if missing: raise ValueError(f"The model has no module {missing[0]!r}; it has {transferable_layers(model)}")
-        starts = sorted(pos[l] for l in layers)
-        weighted = [i for i,(n,m) in enumerate(named) if isinstance(m, WEIGHTED) and n not in layers and i > starts[-1]]
-        head = weighted[-1] if weighted else len(named)             # the output layer, and all after it, train
+        for l in layers: resolve_layer(model, l)                    # a conv or linear layer, or a ValueError naming it
+        weighted = [i for i,(_,m) in enumerate(named) if isinstance(m, WEIGHTED)]
+        ends = []                                                   # a layer's span: itself, and what follows it up to the next conv or linear layer
+        for s in sorted(pos[l] for l in layers): ends.append(next((w - 1 for w in weighted if w > s), len(named) - 1))
         groups = [[] for _ in range(len(layers) + 1)]
-        for i,(n,m) in enumerate(named):
-            k = len(layers) if i >= head else max(0, sum(s <= i for s in starts) - 1)
-            groups[k] += [p for p in m.parameters(recurse=False)]
-        return [g for g in groups if g]
+        for i,(_,m) in enumerate(named):
+            groups[next((k for k,e in enumerate(ends) if i <= e), len(layers))] += list(m.parameters(recurse=False))
+        return groups
     return _split
 
 # %% ../nbs/api/23_freeze.ipynb #6337f4ec
@@ -153,7 +177,7 @@ def plot_profile(profile:pd.DataFrame, # `layer_profile`'s table
 # %% ../nbs/api/23_freeze.ipynb #aa5087ba
 def _output_layer(model:nn.Module) -> str: return [n for n,m in model.named_modules() if isinstance(m, nn.Linear)][-1]
 
-def _transfer_run(source, make_target, dls, job:Job, names:list, preset:Preset, seed:int) -> dict:
+def _transfer_run(source, make_target, dls, job:Job, names:list, preset:Preset, seed:int, study:dict) -> dict:
     "One fine-tuning run: 'freeze_to' copies `source` under a new head and freezes its first `job.layer` layers of `names`; 'scratch' trains a fresh network"
     n = job.layer
     seeds = run_seeds(job.kind, job.task, names[n-1] if n else None, None, job.run, seed)
@@ -164,7 +188,8 @@ def _transfer_run(source, make_target, dls, job:Job, names:list, preset:Preset, 
     learn = preset_learner(dls, target, preset, splitter=layer_splitter(names), seeds=seeds)
     if n: learn.freeze_to(n)
     df, failure = fit_run(learn, preset.epochs, quiet=True)
-    config = run_config(job.task, n, names[:n], None, preset, preset.epochs, seed, seeds, job.run)
+    config = run_config(job.task, n, names[:n], None, preset, preset.epochs, seed, seeds, job.run,
+                        study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
     return make_result(job.kind, config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
 
@@ -183,9 +208,11 @@ def freeze_transfer(source:nn.Module, # the trained source network
     names = profile_layers(source, layers)
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
     check_same_structure(source, make_target(len(dls.vocab)), names)
+    study = _study(source, dls, preset, seed)
+    _check_folder(out, study)
     jobs = [Job('scratch', 'target', 0, None, r) for r in range(int(runs))]
     jobs += [Job('freeze_to', 'target', n, None, r) for r in range(int(runs)) for n in range(len(names) + 1)]
-    _train_jobs(out, jobs, lambda j: _transfer_run(source, make_target, dls, j, names, preset, seed), 'fine-tuning runs')
+    _train_jobs(out, jobs, lambda j: _transfer_run(source, make_target, dls, j, names, preset, seed, study), 'fine-tuning runs')
     return transfer_table(out)
 
 def transfer_table(out:str|Path) -> pd.DataFrame:
@@ -208,9 +235,8 @@ def freeze_check(profile:pd.DataFrame, # `layer_profile`'s table
     ft = transfer[transfer.kind == 'freeze_to'].set_index('frozen')
     p = profile.sort_values('index').reset_index(drop=True)
     if sorted(ft.index) != list(range(len(p) + 1)): raise ValueError(f"the fine-tuning runs cover freeze points {sorted(ft.index)}, not 0..{len(p)}")
-    table = pd.DataFrame(dict(layer=p.layer, lam_s_mean=p.lam_s_mean, lam_s_ci95=p.lam_s_ci95, n_runs=p.n_runs,
-                              frozen_acc_mean=ft.acc_mean.loc[1:].values, frozen_acc_ci95=ft.acc_ci95.loc[1:].values,
-                              frozen_n_runs=ft.n_runs.loc[1:].values))
+    table = p.assign(frozen_acc_mean=ft.acc_mean.loc[1:].values, frozen_acc_ci95=ft.acc_ci95.loc[1:].values,
+                     frozen_n_runs=ft.n_runs.loc[1:].values)
     drop = ft.acc_mean.loc[0] - table.frozen_acc_mean
     rho,pval = stats.spearmanr(table.lam_s_mean, drop) if len(table) > 2 else (float('nan'), float('nan'))
     n,best = freeze_point(profile, threshold)['n'],int(ft.acc_mean.idxmax())
@@ -237,7 +263,7 @@ def plot_freeze_check(check:dict, # `freeze_check`'s result
     b.set_ylabel('target accuracy (95% interval)'); b.legend(fontsize=7, loc='lower left')
     for ax in (a, b):
         ax.set_xticks(x, t.layer, rotation=45, ha='right'); ax.set_xlabel('layer'); ax.grid(alpha=0.3)
-    fig.suptitle(title + (' — ' if title else '') + f"Spearman ρ(λ_S, accuracy lost) = {check['spearman_rho']:.2f}", fontsize=9)
+    fig.suptitle(title + (' — ' if title else '') + f"Spearman ρ($\\lambda_S$, accuracy lost) = {check['spearman_rho']:.2f}", fontsize=9)
     return fig
 
 # %% ../nbs/api/23_freeze.ipynb #78baa11b

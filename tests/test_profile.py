@@ -1,7 +1,7 @@
 """`quanta profile` on a network its authors did not write for it: a user's module named on the console, its weights as a
 plain `state_dict`, fastai's `learn.save` file or a quanta-nb checkpoint, an image folder in fastai's layout; the profile,
 its resume and `quanta report` on its folder; and every bad input refused before any training, in one line."""
-import csv, shutil, time
+import csv, re, shutil, time
 from pathlib import Path
 import pytest
 from conftest import quanta, one_line_error
@@ -11,6 +11,8 @@ def cnn(n_out):
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
                          nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(8, 8), nn.ReLU(inplace=True), nn.Linear(8, n_out))
+def broken(n_out):
+    raise RuntimeError('factory exploded')
 def wide(n_out):
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *list(cnn(n_out))[1:])
 '''
@@ -45,7 +47,7 @@ def test_profile_of_a_users_network_resumes_and_reports(user, tmp_path):
             '--layers', '0', '3', '--runs', '2', '--epochs', '1', '--bs', '32']
     r = quanta(*args, cwd=user)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'engine fastai' in r.stdout and 'freeze the first' in r.stdout
+    assert 'engine fastai' in r.stdout and re.search(r'^freeze (nothing:|all \d+ |the first \d+ )', r.stdout, re.M), r.stdout
     prof = rows(out/'profile.csv')
     assert [p['layer'] for p in prof] == ['0', '3'] and [p['n_runs'] for p in prof] == ['2', '2']
     assert all(0 < float(p['lam_s_mean']) < 1 for p in prof)
@@ -54,6 +56,9 @@ def test_profile_of_a_users_network_resumes_and_reports(user, tmp_path):
     t0 = time.time(); r = quanta(*args, cwd=user)                       # the same command again: nothing re-run
     assert r.returncode == 0 and {p.name: p.stat().st_mtime_ns for p in (out/'runs').glob('*.json')} == stamps
     assert rows(out/'profile.csv') == prof
+    r = quanta(*[a if a != '1' else '2' for a in args], cwd=user)          # other epochs into the same folder: refused
+    one_line_error(r, 'holds runs made with other settings (epochs: 1 != 2)')
+    assert {p.name: p.stat().st_mtime_ns for p in (out/'runs').glob('*.json')} == stamps
     r = quanta('report', out)
     assert r.returncode == 0, r.stderr[-3000:]
     summ = rows(out/'summary.csv')
@@ -77,6 +82,7 @@ def mixed_sizes(user, tmp_path) -> Path:
 REFUSED = {
     'factory cannot be imported':  (dict(model='nothere:cnn'), ['--model nothere:cnn', "module 'nothere' cannot be imported"]),
     'factory not in the module':   (dict(model='nets:resnet'), ['--model nets:resnet', "has no 'resnet'"]),
+    'factory that raises':         (dict(model='nets:broken'), ['--model nets:broken', 'failed (RuntimeError: factory exploded)']),
     'factory without a colon':     (dict(model='nets.cnn'), ['--model', 'package.module:function']),
     'state_dict does not fit':     (dict(model='nets:wide'), ['--source', 'plain.pth does not fit the network', 'size mismatch for 0.weight']),
     'not a weights file':          (dict(source='nets.py'), ['--source nets.py', 'not a PyTorch weights file']),
