@@ -15,6 +15,7 @@ from .store import *
 from .data import *
 from .streams import *
 from .recipe import *
+from .records import *
 from .callbacks import *
 from .learner import *
 from .source import *
@@ -33,6 +34,6 @@ from .verdicts import *
 from .freeze import *
 
 # %% ../nbs/api/24_all.ipynb #48853058
-_mods = ('layer', 'presets', 'models', 'store', 'data', 'streams', 'recipe', 'callbacks', 'learner', 'source', 'results', 'vmap',
+_mods = ('layer', 'presets', 'models', 'store', 'data', 'streams', 'recipe', 'records', 'callbacks', 'learner', 'source', 'results', 'vmap',
          'run', 'baselines', 'claims', 'grid', 'sweep', 'plots', 'report', 'replay', 'bench', 'verdicts', 'freeze')
 __all__ = [n for m in _mods for n in __import__(f'quanta_nb.{m}', fromlist=['_']).__all__]

@@ -14,14 +14,14 @@ from torch import nn
 from .presets import Preset, get_preset
 from .models import QuantaCNN, transferable_layers, layer_index, check_same_structure, WEIGHTED
 from .data import cifar_dls, task_name, task_letter, TASKS
-from .streams import run_seeds
 from .learner import preset_learner, fit_run, seeded_model
 from .source import load_source, load_checkpoint, save_source, checkpoint_meta, CheckpointError
-from .results import run_config, make_result, provenance
+from .records import Study, RunSpec, as_study, run_spec
+from .results import spec_config, make_result, provenance
 
 # %% auto #0
 __all__ = ['KINDS', 'check_kind', 'baseline_label', 'copied_modules', 'TransferCNN', 'transfer_model', 'chen_table',
-           'chen_transferability', 'chen_from_checkpoints', 'run_transfer']
+           'chen_transferability', 'chen_from_checkpoints', 'run_transfer', 'transfer_run']
 
 # %% ../nbs/api/12_baselines.ipynb #8320c7ba
 KINDS = {'transfer':  "layers 0..n from the source trained on A, frozen",
@@ -145,41 +145,41 @@ def _load(src, preset, want:str, what:str):
 def run_transfer(kind:str,                                 # 'transfer', 'transfer+', 'selffer' or 'selffer+' (see `KINDS`)
                  task:str='B',                              # the target's task: 'B' (AnB, ...) or 'A' (the AnA control)
                  layer:int|str=0,                           # copy transferable layers 0..`layer` (an index or a module name)
-                 preset:str|Preset='paper',                 # the protocol: network, optimiser, epochs (see presets)
+                 preset:str|Preset|Study='paper',           # the protocol: network, optimiser, epochs (see presets), or a whole `Study`
                  source:nn.Module|str|Path|None=None,       # the network trained on A, or its checkpoint
-                 source_b:nn.Module|str|Path|None=None,     # the network trained on B, for a selffer on B only
-                 data:str|Path|None=None,                   # where the images are (None: the preset's `data`)
-                 epochs:int|None=None,                      # epochs of training (None: the preset's)
-                 seed:int=0,                                # the sweep's seed
                  run:int=0,                                 # the repetition's index: each gets its own seeds
                  quiet:bool=False,                          # no progress table
                  weights_path:str|Path|None=None,           # save the trained target there
-                 device:str|torch.device|None=None          # where to train (None: the GPU if there is one)
+                 **kwargs                                   # the study's other settings (`Study`): `source_b`, `data`, `epochs`, `seed`, `device`
                 ) -> dict:
     "Train one Yosinski et al. baseline (`kind` in `KINDS`) on `task` with layers 0..`layer` copied; returns the result"
-    kind, preset, tname = check_kind(kind), get_preset(preset), task_name(task)
-    epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
+    study = as_study(preset, source=source, **kwargs)
+    return transfer_run(study, run_spec(study, task, layer, None, run, kind=check_kind(kind)), quiet, weights_path)
+
+def transfer_run(study:Study, # the preset, epochs, data, seed, sources and device
+                 spec:RunSpec, # the run: kind, task, layer n, index and seeds (see `run_spec`)
+                 quiet:bool=False, # no progress table
+                 weights_path:str|Path|None=None, # save the trained target there
+                ) -> dict:
+    "Train the baseline run `spec` of `study`; returns its result"
+    kind,preset,tname,n = check_kind(spec.kind),study.preset,task_name(spec.task),spec.index
     own_b = kind.startswith('selffer') and tname == TASKS['B']
-    src, src_path, src_init = (_load(source_b, preset, TASKS['B'], 'source_b (a network trained on task B, for a selffer on B)') if own_b
-                               else _load(source, preset, TASKS['A'], 'source (a network trained on task A)'))
-    n = _transfer_index(src, layer)   # a clear error before any data is loaded
+    src, src_path, src_init = (_load(study.source_b, preset, TASKS['B'], 'source_b (a network trained on task B, for a selffer on B)') if own_b
+                               else _load(study.source, preset, TASKS['A'], 'source (a network trained on task A)'))
     names = transferable_layers(src)
-    seeds = run_seeds(kind, task, names[n], run=run, seed=seed)
-    dls = cifar_dls(task, data, preset, device=device)
-    model = seeded_model(partial(transfer_model, src, len(dls.vocab), n, kind.endswith('+'), preset), seeds['weights'])
+    dls = cifar_dls(spec.task, study.data, preset, device=study.engine.device)
+    model = seeded_model(partial(transfer_model, src, len(dls.vocab), n, kind.endswith('+'), preset), spec.seeds['weights'])
     init_state = {k:v.detach().cpu().clone() for k,v in model.state_dict().items()}
-    df, failure = fit_run(preset_learner(dls, model, preset, seeds=seeds), epochs, quiet)
-    config = run_config(task, layer, names[:n+1], None, preset, epochs, seed, seeds, run, kind=kind,
-                        label=baseline_label(kind, tname), n=n, fine_tune=kind.endswith('+'),
-                        source_task=TASKS['B'] if own_b else TASKS['A'])
-    res = make_result(kind, config, df, failure, preset.last_n, provenance(src_path, data, dict(name='fastai'), dls.device))
-    res['chen'] = None
-    if kind == 'transfer+' and n == len(names) - 1 and src_init is not None and res['status'] == 'ok':
+    df, failure = fit_run(preset_learner(dls, model, preset, seeds=spec.seeds), study.epochs, quiet)
+    config = spec_config(study, spec, kind=kind, label=baseline_label(kind, tname), n=n, fine_tune=kind.endswith('+'),
+                         source_task=TASKS['B'] if own_b else TASKS['A'])
+    ok,chen,weights = failure is None and len(df) >= study.epochs,None,None
+    if kind == 'transfer+' and n == len(names) - 1 and src_init is not None and ok:
         t = chen_table(src_init, src.state_dict(), model.state_dict(), names)
-        res['chen'] = dict(layers=names, D_r=t.D_r.tolist(), D_A=t.D_A.tolist(), T=t['T'].tolist(), mean_T=float(t['T'].mean()))
-    res['weights'] = None
-    if weights_path is not None and res['status'] == 'ok':
-        meta = checkpoint_meta(tname, preset, dls.vocab, df, epochs, seed, seeds, data, kind=kind, label=config['label'],
-                               layer=n, source=str(src_path) if src_path else None)
-        res['weights'] = str(save_source(model.cpu(), weights_path, meta, init_state))
-    return res
+        chen = dict(layers=names, D_r=t.D_r.tolist(), D_A=t.D_A.tolist(), T=t['T'].tolist(), mean_T=float(t['T'].mean()))
+    if weights_path is not None and ok:
+        meta = checkpoint_meta(tname, preset, dls.vocab, df, study.epochs, study.seed, spec.seeds, study.data, kind=kind,
+                               label=config['label'], layer=n, source=str(src_path) if src_path else None)
+        weights = str(save_source(model.cpu(), weights_path, meta, init_state))
+    return make_result(kind, config, df, failure, preset.last_n, provenance(src_path, study.data, dict(name='fastai'), dls.device),
+                       chen=chen, weights=weights)

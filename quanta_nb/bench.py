@@ -21,6 +21,7 @@ from .learner import quanta_learner, seeded_model
 from .source import train_source
 from .results import device_name
 from .vmap import VmapQuanta, run_bytes
+from .records import Study, Engine, run_spec
 from .run import train_group
 from .sweep import run_sweep
 from .store import save_json
@@ -38,7 +39,7 @@ def bench_engines(preset:str|Preset='demo', tasks=('A', 'B'), layers=range(7), l
     rows = []
     for engine in engines:
         t0 = time.perf_counter()
-        c = run_sweep(tmp/engine, preset, tasks, layers, lam_inits, runs, epochs, data=data, source=tmp/'source.pt',
+        c = run_sweep(tmp/engine, preset, tasks, layers, lam_inits, runs, epochs=epochs, data=data, source=tmp/'source.pt',
                       engine=engine, quiet=True)
         rows.append(dict(engine=engine, runs=c['done'], seconds=time.perf_counter() - t0))
     df = pd.DataFrame(rows)
@@ -57,10 +58,12 @@ def profile_group(preset:str|Preset='demo', layer:int=3, K:int=4, task:str='B', 
     if source is None:
         source = Path(tempfile.mkdtemp())/'source.pt'
         train_source('A', preset, data, epochs=1, path=source, quiet=True)
-    train_group(task, layer, [(0.9, k) for k in range(K)], preset, source, data, epochs=1, device=device)   # warm-up and data
+    study = Study(preset, 1, data, source=source, engine=Engine('fast', device=device))
+    specs = [run_spec(study, task, layer, 0.9, k) for k in range(K)]
+    train_group(study, specs)   # warm-up and data
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.device(device or default_device()).type == 'cuda' else [])
     t0 = time.perf_counter()
-    with profile(activities=acts) as prof: train_group(task, layer, [(0.9, k) for k in range(K)], preset, source, data, epochs=1, device=device)
+    with profile(activities=acts) as prof: train_group(study, specs)
     total = time.perf_counter() - t0
     secs = {s:sum(e.cpu_time_total for e in prof.key_averages() if e.key == s)/1e6 for s in STAGES}
     df = pd.DataFrame(dict(stage=[*STAGES, 'other'], seconds=[*secs.values(), max(0., total - sum(secs.values()))]))

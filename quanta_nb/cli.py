@@ -168,7 +168,7 @@ def cmd_run(source:Annotated[str, 'source checkpoint (from `quanta train-source`
           f"(--preset {p.name}, engine {engine or 'default'}) into {out}")
     ckpt = out/'checkpoint.pt'                                     # the fast engine's state after each epoch
     if ckpt.exists() and engine != 'fastai': print(f"resuming from {ckpt} if it is this run's")
-    res = run_quanta(task, layer, lam_init, p, source, data, epochs, seed, run, engine=engine, checkpoint=ckpt)
+    res = run_quanta(task, layer, lam_init, p, source, run, checkpoint=ckpt, data=data, epochs=epochs, seed=seed, engine=engine)
     save_run(res, out)
     ckpt.unlink(missing_ok=True)
     if res['status'] != 'ok': print(f"run FAILED: {res['failure']}")
@@ -220,8 +220,9 @@ def cmd_sweep(out:Annotated[str, "folder of the sweep's results (re-run the same
     _data_ready(data, p, tasks_used)
     _source_ok('--source', source, p); _source_ok('--source-b', source_b, p, 'B')
     res = run_sweep(out, p, tuple(tasks), tuple(_layer(l, p, '--layers') for l in layers),
-                    tuple(float(l) if '@' not in str(l) else l for l in lam_inits), runs, epochs, tuple(kinds), shard, data,
-                    source, source_b, seed, engine, group, quiet, force, ray, claim_timeout)
+                    tuple(float(l) if '@' not in str(l) else l for l in lam_inits), runs, tuple(kinds), quiet, epochs=epochs,
+                    shard=shard, data=data, source=source, source_b=source_b, seed=seed, engine=engine, group=group, force=force,
+                    ray=ray, claim_timeout=claim_timeout)
     print(json.dumps(res))
     return res
 

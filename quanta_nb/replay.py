@@ -16,11 +16,12 @@ from .data import TASKS
 from .store import file_hash
 from .results import load_run, device_name, cpu_signature, recorded_path
 from .source import CheckpointError
+from .records import Study, Engine, run_spec
 from .run import train_group, fastai_run
-from .baselines import run_transfer
+from .baselines import transfer_run
 
 # %% auto #0
-__all__ = ['replay_run', 'replay']
+__all__ = ['recorded_study', 'replay_run', 'replay']
 
 # %% ../nbs/api/18_replay.ipynb #b0c1d206
 def _preset(d:dict) -> Preset: return Preset(**{**d, 'widths':tuple(d['widths'])})
@@ -46,27 +47,30 @@ def _find_data(res:dict, path:Path):
     given = res['provenance'].get('data')
     return given if given in ('sample', 'fastai', None, 'None') else (recorded_path(res, 'data', path) or given)
 
+def recorded_study(res:dict, data:str|Path|None=None, source:str|Path|None=None, device:str|None=None) -> Study:
+    "The `Study` a run's result records (its preset, epochs, seed, data, source and engine), with `data`, `source` and `device` as given"
+    cfg,prov = res['config'],res['provenance']
+    engine = prov.get('engine') or dict(name='fastai')
+    dtype = getattr(torch, engine.get('dtype') or 'float32')
+    if engine['name'] == 'fastai' and dtype == torch.float32: dtype = None
+    b = res['kind'] != 'quanta' and cfg.get('source_task') == TASKS['B']
+    src = _check_source(source or prov['source'], prov.get('source_sha256'))
+    return Study(_preset(cfg['preset']), cfg['epochs'], prov['data'] if data is None else data, cfg['seed'],
+                 source=None if b else src, source_b=src if b else None, engine=Engine(engine['name'], device, dtype))
+
 def replay_run(res:dict, data:str|Path|None=None, source:str|Path|None=None, device:str|None=None) -> dict:
     "Train the run `res` describes again, the same way (engine, group, threads, precision); returns the new result"
     cfg,prov = res['config'],res['provenance']
-    preset,engine = _preset(cfg['preset']),prov.get('engine') or dict(name='fastai')
-    data = prov['data'] if data is None else data
-    src = _check_source(source or prov['source'], prov.get('source_sha256'))
-    dtype = getattr(torch, engine.get('dtype') or 'float32')
+    study = recorded_study(res, data, source, device)
     threads = torch.get_num_threads()
     torch.set_num_threads(prov.get('threads') or threads)
     try:
-        if res['kind'] != 'quanta':
-            b = cfg['source_task'] == TASKS['B']
-            return run_transfer(res['kind'], cfg['task'], cfg['layer'], preset, None if b else src, src if b else None, data,
-                                cfg['epochs'], cfg['seed'], cfg['run'], quiet=True, device=device)
-        if engine['name'] == 'fast':
-            members = [tuple(m) for m in engine['members']]
-            group = train_group(cfg['task'], cfg['layer'], members, preset, src, data, cfg['epochs'], cfg['seed'], device, dtype,
-                                group=engine.get('group'))
-            return group[members.index((cfg['lam_init'], cfg['run']))]
-        return fastai_run(cfg['task'], cfg['layer'], cfg['lam_init'], preset, src, data, cfg['epochs'], cfg['seed'], cfg['run'],
-                          True, device, None if dtype == torch.float32 else dtype)
+        if res['kind'] != 'quanta': return transfer_run(study, run_spec(study, cfg['task'], cfg['layer'], None, cfg['run'], kind=res['kind']), True)
+        if study.engine.name == 'fast':
+            members = [tuple(m) for m in prov['engine']['members']]
+            specs = [run_spec(study, cfg['task'], cfg['layer'], lam, r) for lam,r in members]
+            return train_group(study, specs, unit=prov['engine'].get('group'))[members.index((cfg['lam_init'], cfg['run']))]
+        return fastai_run(study, run_spec(study, cfg['task'], cfg['layer'], cfg['lam_init'], cfg['run']), True)
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/api/18_replay.ipynb #b0c1d207

@@ -96,14 +96,14 @@ def _chen_rows(results:list[dict]) -> list[dict]:
 
 def summarize(results:list[dict]) -> pd.DataFrame:
     "One row per experiment: run counts, and mean, std and 95% CI half-width over its ok runs of each final metric; and T_n"
-    groups = {}
+    experiments = {}
     for res in results:
         key = experiment_key(res)
-        groups.setdefault(tuple(key.items()), []).append(res)
+        experiments.setdefault(tuple(key.items()), []).append(res)
     rows = []
-    for key, runs in groups.items():
-        ok = [r for r in runs if r['status'] == 'ok' and r.get('final')]
-        row = dict(key, n_runs=len(ok), n_failed=len(runs) - len(ok))
+    for key, its in experiments.items():
+        ok = [r for r in its if r['status'] == 'ok' and r.get('final')]
+        row = dict(key, n_runs=len(ok), n_failed=len(its) - len(ok))
         for m in METRICS: row.update(_stats([r['final'].get(m) for r in ok], m))
         rows.append(row)
     rows += _chen_rows(results)

@@ -14,13 +14,14 @@ import fastai
 from fastai.torch_core import default_device
 import quanta_nb
 from .presets import Preset
+from .records import Study, RunSpec
 from .data import task_name
 from .recipe import final_metrics
 from .store import save_json, load_json, atomic_write, file_hash
 
 # %% auto #0
-__all__ = ['device_name', 'cpu_signature', 'provenance', 'portable', 'recorded_path', 'run_config', 'make_result', 'run_table',
-           'save_run', 'load_run']
+__all__ = ['device_name', 'cpu_signature', 'provenance', 'portable', 'recorded_path', 'run_config', 'spec_config', 'RunResult',
+           'make_result', 'run_table', 'write_result', 'save_run', 'load_run']
 
 # %% ../nbs/api/09_results.ipynb #2e564a2c
 def device_name(device:str|None=None) -> str:
@@ -77,29 +78,65 @@ def run_config(task:str, layer, layer_names:list, lam_init:float|None, preset:Pr
     return dict(task=task, layer=layer, layer_names=list(layer_names), lam_init=lam_init, epochs=int(epochs),
                 seed=seed, seeds=dict(seeds), run=int(run), **extra, preset=preset.to_dict())
 
-def make_result(kind:str, config:dict, df:pd.DataFrame, failure:dict|None, last_n:int, prov:dict) -> dict:
-    "A run's result: configuration, provenance, per-epoch metrics, final metrics (mean of last `last_n`) and status"
+def spec_config(study:Study, spec:RunSpec, **extra) -> dict:
+    "`run_config` of run `spec` of `study`: the same record for every engine and kind"
+    return run_config(spec.task, spec.layer, spec.names, spec.lam_init, study.preset, study.epochs, study.seed, spec.seeds,
+                      spec.run, **extra)
+
+class RunResult(dict):
+    "A run's result: its JSON form key for key (so `res['final']` reads as always), made whole by `make_result`, read by `load_run`"
+    kind = property(lambda self: self['kind'], doc="'quanta' or a baseline's kind")
+    status = property(lambda self: self['status'], doc="'ok' or 'failed'")
+    failure = property(lambda self: self['failure'], doc="why it failed (None when ok)")
+    config = property(lambda self: self['config'], doc="what the run is (`run_config`)")
+    provenance = property(lambda self: self['provenance'], doc="how it was made (`provenance`)")
+    final = property(lambda self: self['final'], doc="the final metrics (None when failed)")
+    @property
+    def ok(self) -> bool: return self['status'] == 'ok'
+    @property
+    def table(self) -> pd.DataFrame:
+        "The per-epoch metrics as a DataFrame"
+        return pd.DataFrame(self['epochs'])
+
+def make_result(kind:str, # 'quanta' or a baseline's kind
+                config:dict, # what the run is (`run_config`, `spec_config`)
+                df:pd.DataFrame, # one row per finished epoch
+                failure:dict|None, # the failure record (`loss_failure`), None if none
+                last_n:int, # epochs averaged into the final metrics
+                prov:dict, # how it was made (`provenance`)
+                **fields # what else the run's kind records: `lam_init_measured` (QUANTA), `chen` and `weights` (baselines)
+               ) -> RunResult:
+    "A run's result: configuration, provenance, per-epoch metrics, final metrics (mean of last `last_n`), status and `fields`"
     failed = failure is not None or len(df) < config['epochs']
     if failed and failure is None: failure = dict(reason=f"stopped after {len(df)} of {config['epochs']} epochs")
-    return dict(kind=kind, status='failed' if failed else 'ok', failure=failure, config=config, provenance=prov,
-                epochs=df.to_dict(orient='list'), final=None if failed else final_metrics(df, last_n))
+    return RunResult(kind=kind, status='failed' if failed else 'ok', failure=failure, config=config, provenance=prov,
+                     epochs=df.to_dict(orient='list'), final=None if failed else final_metrics(df, last_n), **fields)
 
 # %% ../nbs/api/09_results.ipynb #c9c7a121
 def run_table(res:dict) -> pd.DataFrame:
     "A run's per-epoch metrics as a DataFrame"
     return pd.DataFrame(res['epochs'])
 
+def write_result(res:dict, # the run's result (`make_result`)
+                 path:str|Path, # the JSON file to write
+                 job:dict|None=None, # the sweep's job it answers (recorded as `job`)
+                 claim:dict|None=None, # the claim it was made under (recorded as `provenance.claim`)
+                ) -> Path:
+    "Write `res` to `path` atomically, with the job and claim of a sweep and its paths also relative to `path`: the one way a result reaches disk"
+    res = {**res, 'provenance':{**res['provenance'], 'claim':claim}} if claim is not None else res
+    return save_json(path, portable({**res, 'job':job} if job is not None else res, path))
+
 def save_run(res:dict, out:str|Path) -> Path:
     "Write `res` to `out/result.json` and its per-epoch metrics to `out/metrics.csv`, atomically"
     out = Path(out)
     atomic_write(out/'metrics.csv', run_table(res).to_csv(index=False))
-    return save_json(out/'result.json', portable(res, out/'result.json'))
+    return write_result(res, out/'result.json')
 
-def load_run(path:str|Path) -> dict:
-    "The run result saved at `path` (a `result.json`, or a folder holding one)"
+def load_run(path:str|Path) -> RunResult:
+    "The run result saved at `path` (a `result.json`, or a folder holding one): the one way a result is read"
     path = Path(path)
     if path.is_dir(): path = path/'result.json'
     res = load_json(path)
     if not isinstance(res, dict) or not {'kind', 'status', 'config', 'epochs'} <= set(res):
         raise ValueError(f"{path} is not a quanta-nb run result")
-    return res
+    return RunResult(res)

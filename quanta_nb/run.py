@@ -16,21 +16,20 @@ from torch import nn
 from torch.profiler import record_function
 from fastai.torch_core import default_device
 from fastai.callback.core import Callback
-from .layer import check_lam
-from .presets import Preset, get_preset
-from .models import resolve_layer, layer_index, target_model
+from .presets import Preset
+from .models import target_model
 from .data import cifar_dls, class_names, get_cifar, load_uint8
-from .streams import run_seeds, epoch_order, epoch_theta, epoch_generator, warp
+from .streams import epoch_order, epoch_theta, epoch_generator, warp
 from .learner import quanta_learner, fit_run, seeded_model, METRIC_COLS
 from .recipe import smooth_loss, loss_failure
 from .source import load_source, CheckpointError
 from .store import atomic_write, progress
-from .results import run_config, make_result, provenance
+from .records import Study, RunSpec, Engine, run_spec, as_study, ENGINES, DEFAULT_ENGINE, check_engine
+from .results import spec_config, make_result, provenance
 from .vmap import VmapQuanta
 
 # %% auto #0
-__all__ = ['GROUP_FORMAT', 'ENGINES', 'DEFAULT_ENGINE', 'quanta_source', 'deterministic', 'fastai_run', 'resident', 'train_group',
-           'check_engine', 'run_quanta']
+__all__ = ['GROUP_FORMAT', 'quanta_source', 'deterministic', 'fastai_run', 'resident', 'train_group', 'run_quanta']
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a07
 def quanta_source(source:nn.Module|str|Path|None, preset:Preset, data) -> tuple[nn.Module, Path|None]:
@@ -46,11 +45,6 @@ def quanta_source(source:nn.Module|str|Path|None, preset:Preset, data) -> tuple[
     return model, path
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a09
-def _layer_names(source:nn.Module, layer) -> list[str]:
-    return [resolve_layer(source, l) for l in (layer if isinstance(layer, (list, tuple)) else [layer])]
-
-def _seed_layer(names:list): return names[0] if len(names) == 1 else names
-
 class _RecordFloat32(Callback):
     "Give fastai's recorder the loss in float32 (its running averages are float32) while the gradient keeps its precision"
     def after_loss(self): self.learn.loss = self.loss.float()
@@ -66,23 +60,21 @@ def deterministic(device):
     if torch.device(device or default_device()).type == 'cuda':
         torch.backends.cudnn.deterministic,torch.backends.cudnn.benchmark = True,False
 
-def fastai_run(task:str, layer, lam_init:float, preset:Preset, source, data, epochs:int, seed:int=0, run:int=0,
-               quiet:bool=False, device:str|None=None, dtype:torch.dtype|None=None) -> dict:
-    "Train one QUANTA run with a fastai `Learner` (`quanta_learner`); returns its result"
-    model, src_path = quanta_source(source, preset, data)
-    deterministic(device)
-    names = _layer_names(model, layer)
-    seeds = run_seeds('quanta', task, _seed_layer(names), lam_init, run, seed, paired=preset.paired)
-    learn = quanta_learner(cifar_dls(task, data, preset, device=device), model, layer, lam_init, preset, seeds=seeds,
-                           source_dropout=preset.source_dropout)
-    if dtype not in (None, torch.float32): _in_precision(learn, dtype)
-    df, failure = fit_run(learn, epochs, quiet)
-    config = run_config(task, layer, names, lam_init, preset, epochs, seed, seeds, run,
-                        layer_index=_seed_layer([layer_index(model, n) for n in names]))
-    engine = dict(name='fastai', dtype=str(dtype or torch.float32).removeprefix('torch.'))
-    res = make_result('quanta', config, df, failure, preset.last_n, provenance(src_path, data, engine, learn.dls.device))
-    res['lam_init_measured'] = learn.lambda_tracker.init_lams
-    return res
+def fastai_run(study:Study, # the preset, epochs, data, seed, source and engine (device, dtype)
+               spec:RunSpec, # the run: task, layer(s), lam_init, index and seeds (see `run_spec`)
+               quiet:bool=False, # no progress table or log
+              ) -> dict:
+    "Train the QUANTA run `spec` of `study` with a fastai `Learner` (`quanta_learner`); returns its result"
+    preset,eng = study.preset,study.engine
+    model, src_path = quanta_source(study.source, preset, study.data)
+    deterministic(eng.device)
+    learn = quanta_learner(cifar_dls(spec.task, study.data, preset, device=eng.device), model, spec.layer, spec.lam_init, preset,
+                           seeds=spec.seeds, source_dropout=preset.source_dropout)
+    if eng.dtype not in (None, torch.float32): _in_precision(learn, eng.dtype)
+    df, failure = fit_run(learn, study.epochs, quiet)
+    engine = dict(name='fastai', dtype=str(eng.dtype or torch.float32).removeprefix('torch.'))
+    return make_result('quanta', spec_config(study, spec, layer_index=spec.index), df, failure, preset.last_n,
+                       provenance(src_path, study.data, engine, learn.dls.device), lam_init_measured=learn.lambda_tracker.init_lams)
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a11
 _RESIDENT = {}
@@ -131,11 +123,11 @@ def _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device) -> torch.Tensor:
     return losses.cpu()
 
 # %% ../nbs/api/11_run.ipynb #d30637b0
-def _group_header(task:str, name:str, runs:list, epochs:int, start:int) -> str:
+def _group_header(task:str, name:str, specs:list, epochs:int, start:int) -> str:
     "The first line of a group's log"
-    return (f"fast engine: {len(runs)} run(s) of task {task} at layer {name}, {epochs} epochs" +
+    return (f"fast engine: {len(specs)} run(s) of task {task} at layer {name}, {epochs} epochs" +
             (f", resumed after epoch {start}" if start else '') + "; after each, the metrics on the test set" +
-            (f" (mean of the {len(runs)} runs)" if len(runs) > 1 else ''))
+            (f" (mean of the {len(specs)} runs)" if len(specs) > 1 else ''))
 
 def _group_note(rows:list, epoch:int) -> str:
     "The metrics of `epoch` for a log line: the run's, or the mean of the group's runs that have it"
@@ -145,41 +137,43 @@ def _group_note(rows:list, epoch:int) -> str:
     return metrics_text({c:sum(r[c] for r in have)/len(have) for c in METRIC_COLS[1:]})
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a13
-def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', source:nn.Module|str|Path|None=None,
-                data:str|Path|None=None, epochs:int|None=None, seed:int=0, device:str|None=None, dtype:torch.dtype|None=None, checkpoint:str|Path|None=None,
-                checkpoint_every:int=1, quiet:bool=True, group:str|None=None, on_epoch:Callable|None=None, eval_bs:int=256,
-                amp:bool=False, channels_last:bool=False, compile:bool|str=False) -> list[dict]:
-    "Train the QUANTA runs `runs` (`(lam_init, run)` pairs) of `task` and `layer` together on the fast engine; one result each"
+def train_group(study:Study, # the preset, epochs, data, seed, source and engine (device, dtype, amp, ...)
+                specs:list, # the runs: `RunSpec`s of one task and one layer (see `run_spec`)
+                checkpoint:str|Path|None=None, # where the group's state is saved after each epoch, to resume from
+                quiet:bool=True, # no progress bar or log
+                unit:str|None=None, # the name of the sweep's unit the group trains (its label in logs and results)
+                on_epoch:Callable|None=None, # `on_epoch(epoch, vq)` after each epoch (a sweep checks its claims there)
+                checkpoint_every:int=1, # epochs between two checkpoints
+               ) -> list[dict]:
+    "Train the QUANTA runs `specs` of `study` together on the fast engine; one result each"
     # Set-up, the epoch loop and the results, in the order they happen: one function reads as one group's life.
-    preset = get_preset(preset)
-    epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
-    if not runs: raise ValueError("train_group needs at least one run: a list of (lam_init, run) pairs")
-    runs = [(check_lam(l), int(r)) for l,r in runs]
+    if not specs: raise ValueError("train_group needs at least one run: a list of RunSpec (see run_spec)")
+    task,layer,preset,epochs,data,eng = specs[0].task,specs[0].layer,study.preset,study.epochs,study.data,study.engine
     if isinstance(layer, (list, tuple)): raise ValueError(f"The fast engine studies one layer per run, got {layer}; use engine='fastai' for several")
-    model, src_path = quanta_source(source, preset, data)
-    name = resolve_layer(model, layer)
-    seeds = [run_seeds('quanta', task, name, lam, r, seed, paired=preset.paired) for lam,r in runs]
-    device = torch.device(device or default_device())
+    if any((s.task, s.names) != (task, specs[0].names) for s in specs): raise ValueError("A group's runs share their task and layer")
+    model, src_path = quanta_source(study.source, preset, data)
+    name,members = specs[0].names[0],[s.members for s in specs]
+    device = torch.device(eng.device or default_device())
     deterministic(device)
-    x_tr,y_tr,vocab = resident(task, data, 'train', preset, device, channels_last)
-    x_te,y_te,_ = resident(task, data, 'test', preset, device, channels_last)
+    x_tr,y_tr,vocab = resident(task, data, 'train', preset, device, eng.channels_last)
+    x_te,y_te,_ = resident(task, data, 'test', preset, device, eng.channels_last)
     if len(x_tr) < preset.bs: raise ValueError(f"{len(x_tr)} training images make no full batch of {preset.bs}")
-    targets = [seeded_model(partial(target_model, len(vocab), preset, layer), s['weights']) for s in seeds]
-    if dtype is not None: model,targets = model.to(dtype),[t.to(dtype) for t in targets]
-    vq = VmapQuanta(model, targets, layer, [l for l,_ in runs], preset, device, amp, channels_last, compile)
+    targets = [seeded_model(partial(target_model, len(vocab), preset, layer), s.seeds['weights']) for s in specs]
+    if eng.dtype is not None: model,targets = model.to(eng.dtype),[t.to(eng.dtype) for t in targets]
+    vq = VmapQuanta(model, targets, layer, [s.lam_init for s in specs], preset, device, eng.amp, eng.channels_last, eng.compile)
     lam0 = vq.lam_s.tolist()
-    key = dict(task=task, layer=name, runs=[list(r) for r in runs], seed=seed, epochs=epochs, preset=preset.to_dict(),
-               data=str(data), source=str(src_path), dtype=str(vq.dtype), amp=amp)
+    key = dict(task=task, layer=name, runs=members, seed=study.seed, epochs=epochs, preset=preset.to_dict(),
+               data=str(data), source=str(src_path), dtype=str(vq.dtype), amp=eng.amp)
     ck = _load_group(checkpoint, key)
-    state = dict(rows=[[] for _ in runs], failures=[None]*len(runs), val=None, count=0, seconds=0.)
+    state = dict(rows=[[] for _ in specs], failures=[None]*len(specs), val=None, count=0, seconds=0.)
     if ck is not None: vq.load_state_dict(ck['vq']); state.update({k:ck[k] for k in state})
     start,t0 = (ck['epoch'] + 1 if ck else 0),time.perf_counter() - state['seconds']
-    for epoch in progress(range(start, epochs), total=epochs - start, quiet=quiet, label=f'{group or task+" "+name} epochs',
-                          header=_group_header(task, name, runs, epochs, start), describe=lambda e: _group_note(state['rows'], e)):
-        losses = _epoch_losses(vq, x_tr, y_tr, seeds, preset, epoch, device)
+    for epoch in progress(range(start, epochs), total=epochs - start, quiet=quiet, label=f'{unit or task+" "+name} epochs',
+                          header=_group_header(task, name, specs, epochs, start), describe=lambda e: _group_note(state['rows'], e)):
+        losses = _epoch_losses(vq, x_tr, y_tr, [s.seeds for s in specs], preset, epoch, device)
         train_loss,state['val'],state['count'] = smooth_loss(losses, state['val'], state['count'])
-        mets = vq.evaluate(x_te, y_te, eval_bs)
-        for k in range(len(runs)):
+        mets = vq.evaluate(x_te, y_te, eng.eval_bs)
+        for k in range(len(specs)):
             if state['failures'][k] is not None: continue
             state['failures'][k] = loss_failure(losses[k], epoch)
             if state['failures'][k] is None: state['rows'][k].append(dict(epoch=epoch, train_loss=train_loss[k].item(), **{c:mets[c][k] for c in METRIC_COLS[2:]}))
@@ -188,35 +182,29 @@ def train_group(task:str, layer:int|str, runs:list, preset:str|Preset='paper', s
         if checkpoint is not None and not done and (epoch + 1) % checkpoint_every == 0: _save_group(Path(checkpoint), key, epoch, vq, state)
         if on_epoch is not None: on_epoch(epoch, vq)
         if all(f is not None for f in state['failures']): break   # the last epoch ends the loop itself, and is logged
-    engine = dict(name='fast', K=len(runs), group=group, members=[list(r) for r in runs], dtype=str(vq.dtype).removeprefix('torch.'),
-                  amp=amp, resumed_at=start or None, seconds=state['seconds'])
+    engine = dict(name='fast', K=len(specs), group=unit, members=members, dtype=str(vq.dtype).removeprefix('torch.'),
+                  amp=eng.amp, resumed_at=start or None, seconds=state['seconds'])
     prov = provenance(src_path, data, engine, device)
-    results = []
-    for k,(lam,r) in enumerate(runs):
-        config = run_config(task, layer, [name], lam, preset, epochs, seed, seeds[k], r, layer_index=layer_index(model, name))
-        res = make_result('quanta', config, pd.DataFrame(state['rows'][k], columns=METRIC_COLS), state['failures'][k], preset.last_n, prov)
-        res['lam_init_measured'] = [lam0[k]]
-        results.append(res)
-    return results
+    return [make_result('quanta', spec_config(study, s, layer_index=s.index), pd.DataFrame(state['rows'][k], columns=METRIC_COLS),
+                        state['failures'][k], preset.last_n, prov, lam_init_measured=[lam0[k]]) for k,s in enumerate(specs)]
 
 # %% ../nbs/api/11_run.ipynb #7c1e0a15
-ENGINES = ('fast', 'fastai')
-DEFAULT_ENGINE = 'fast'
+def _fits_fast(spec:RunSpec, source) -> bool:
+    "Whether the fast engine can train `spec` against `source`: one layer of a chain of `nn.Sequential` (or a checkpoint)"
+    return not isinstance(spec.layer, (list, tuple)) and (source is None or isinstance(source, (str, Path, nn.Sequential)))
 
-def check_engine(engine:str|None) -> str|None:
-    "`engine` if it is None or one of `ENGINES`, else a `ValueError` listing them"
-    if engine is not None and engine not in ENGINES: raise ValueError(f"Unknown engine {engine!r}; choose one of {list(ENGINES)}")
-    return engine
-
-def run_quanta(task:str='B', layer:int|str|list=0, lam_init:float=0.9, preset:str|Preset='paper',
-               source:nn.Module|str|Path|None=None, data:str|Path|None=None, epochs:int|None=None, seed:int=0, run:int=0,
-               quiet:bool=False, engine:str|None=None, device:str|None=None, dtype:torch.dtype|None=None, checkpoint:str|Path|None=None) -> dict:
-    "Train a QUANTA target on `task` against `source` at `layer` on `engine`; returns the run's result"
-    preset,lam_init = get_preset(preset),check_lam(lam_init)
-    epochs,data = preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
-    if check_engine(engine) is None:
-        fits = not isinstance(layer, (list, tuple)) and (source is None or isinstance(source, (str, Path, nn.Sequential)))
-        engine = DEFAULT_ENGINE if fits else 'fastai'
-    if engine == 'fast':
-        return train_group(task, layer, [(lam_init, run)], preset, source, data, epochs, seed, device, dtype, checkpoint, quiet=quiet)[0]
-    return fastai_run(task, layer, lam_init, preset, source, data, epochs, seed, run, quiet, device, dtype)
+def run_quanta(task:str='B', # the target's task: 'B' (AnB) or 'A' (the AnA control)
+               layer:int|str|list=0, # the studied layer(s): module name(s) or index(es) into the transferable layers
+               lam_init:float=0.9, # initial lambda_S
+               preset:str|Preset|Study='paper', # the protocol (a preset or its name), or a whole `Study`
+               source:nn.Module|str|Path|None=None, # the network trained on A, or its checkpoint
+               run:int=0, # the run's index: each gets its own seeds
+               quiet:bool=False, # no progress table or log
+               checkpoint:str|Path|None=None, # fast engine: resume from (and save to) this group checkpoint
+               **kwargs) -> dict: # the study's other settings (`Study`, `Engine`): `data`, `epochs`, `seed`, `engine`, `device`, `dtype`, ...
+    "Train a QUANTA target on `task` against `source` at `layer` on the study's engine; returns the run's result"
+    study = as_study(preset, source=source, **kwargs)
+    spec = run_spec(study, task, layer, lam_init, run)
+    if study.engine.name is None: study = study.new(engine=DEFAULT_ENGINE if _fits_fast(spec, study.source) else 'fastai')
+    if study.engine.name == 'fast': return train_group(study, [spec], checkpoint, quiet=quiet)[0]
+    return fastai_run(study, spec, quiet)

@@ -17,26 +17,26 @@ from .presets import Preset, get_preset
 from .models import QuantaCNN
 from .source import train_source, load_source, CheckpointError
 from .data import get_cifar
-from .results import load_run, portable
-from .run import run_quanta, train_group, check_engine, DEFAULT_ENGINE
-from .baselines import run_transfer
+from .results import load_run, write_result
+from .records import Study, STUDY_KEYS, as_study, run_spec, DEFAULT_ENGINE
+from .run import train_group, fastai_run
+from .baselines import transfer_run
 from .claims import try_claim, claim_or_wait, list_claims, claim_path, DEFAULT_TIMEOUT
 from .grid import Job, Unit, sweep_grid, sweep_units, shard as take_shard
 from .store import save_json, load_json, file_hash, atomic_write, clean_stale_tmp, progress, _HOST
 
 # %% auto #0
-__all__ = ['SWEEP_FORMAT', 'sweep_config', 'config_diff', 'result_diff', 'job_status', 'ClaimLost', 'run_unit', 'default_group',
-           'run_sweep', 'folder_results', 'sweep_status']
+__all__ = ['SWEEP_FORMAT', 'SWEEP_OPTIONS', 'sweep_config', 'config_diff', 'result_diff', 'job_status', 'ClaimLost', 'run_unit',
+           'default_group', 'run_sweep', 'folder_results', 'sweep_status']
 
 # %% ../nbs/api/15_sweep.ipynb #6c44d8db
 SWEEP_FORMAT = 'quanta-nb-sweep/2'
 
-def sweep_config(preset:str|Preset='paper', epochs:int|None=None, data:str|Path|None=None, seed:int=0,
+def sweep_config(preset:str|Preset|Study='paper', epochs:int|None=None, data:str|Path|None=None, seed:int|None=None,
                  source_sha256:str|None=None, source_b_sha256:str|None=None) -> dict:
-    "The configuration that all results of one sweep share, as plain JSON values"
-    preset = get_preset(preset)
-    cfg = dict(preset=preset.to_dict(), epochs=preset.epochs if epochs is None else int(epochs),
-               data=str(preset.data if data is None else data), seed=seed,
+    "The configuration that all results of one sweep share (a `Study`'s, or a preset's), as plain JSON values"
+    s = as_study(preset, epochs=epochs, data=data, seed=seed)
+    cfg = dict(preset=s.preset.to_dict(), epochs=s.epochs, data=str(s.data), seed=s.seed,
                source_sha256=source_sha256, source_b_sha256=source_b_sha256)
     return json.loads(json.dumps(cfg))
 
@@ -56,9 +56,9 @@ def config_diff(old:dict, new:dict, ignore_missing=('source_sha256', 'source_b_s
     return diffs
 
 # %% ../nbs/api/15_sweep.ipynb #c3d3bc1e
-def _source_file(out:Path, name:str, given, task:str, preset:Preset, epochs:int, data, seed:int, known:str|None,
-                 force:bool, timeout:float, quiet:bool) -> str:
+def _source_file(study:Study, name:str, given, task:str, known:str|None, force:bool, timeout:float, quiet:bool) -> str:
     "Make sure `out/<name>.pt` is a fitting source for `task` (copied, reused, or trained once under a claim); its hash"
+    out,preset = study.out,study.preset
     dest = out/f'{name}.pt'
     if given is not None:
         load_source(given, preset, task=task)
@@ -78,7 +78,7 @@ def _source_file(out:Path, name:str, given, task:str, preset:Preset, epochs:int,
             if dest.exists() and problem == "is missing": continue
             _log(out, 'source_start', name=name)
             if not quiet: print(f"training the sweep's source on task {task} into {dest}", flush=True)
-            train_source(task, preset, data, None, seed, path=dest, quiet=quiet)
+            train_source(task, preset, study.data, None, study.seed, path=dest, quiet=quiet)
             _log(out, 'source_finish', name=name)
         force = True                                                  # our own fresh source: its hash becomes the known one
 
@@ -106,18 +106,17 @@ def _read_sweep(path:Path) -> dict:
     return meta
 
 # %% ../nbs/api/15_sweep.ipynb #8070572d
-def _prepare(out:Path, preset:Preset, epochs:int, data, seed:int, sources:dict, grid:dict, force:bool, timeout:float,
-             quiet:bool) -> dict:
-    "Check `out`'s configuration, put the sources there (copied or trained once), record the grid; returns the sources' paths"
-    cfg = sweep_config(preset, epochs, data, seed)
+def _prepare(study:Study, sources:dict, grid:dict, force:bool, timeout:float, quiet:bool) -> dict:
+    "Check the study's folder's configuration, put the sources there (copied or trained once), record the grid; returns the sources' paths"
+    out,preset,cfg = study.out,study.preset,sweep_config(study)
     for name,(given,task) in sources.items():                       # a wrong given source fails before anything is written
         if given is not None: load_source(given, preset, task=task)
     _publish(out/'sweep.json', dict(format=SWEEP_FORMAT, config=cfg, grids=[]))
     meta = _read_sweep(out/'sweep.json')
     given = {f'{k}_sha256':file_hash(g) for k,(g,_) in sources.items() if g is not None}
     diffs = _refuse(out, meta, {**cfg, **given}, force)               # before anything is trained or copied
-    hashes = {f'{k}_sha256':_source_file(out, k, given, task, preset, epochs, data, seed, meta['config'].get(f'{k}_sha256'),
-                                         force, timeout, quiet) for k,(given,task) in sources.items()}
+    hashes = {f'{k}_sha256':_source_file(study, k, given, task, meta['config'].get(f'{k}_sha256'), force, timeout, quiet)
+              for k,(given,task) in sources.items()}
     new = dict(format=SWEEP_FORMAT, config={**cfg, **{k:v for k,v in meta['config'].items() if k.endswith('_sha256') and v}, **hashes},
                grids=meta.get('grids', []) + ([grid] if grid not in meta.get('grids', []) else []))
     diffs += _refuse(out, meta, new['config'], force)
@@ -159,23 +158,20 @@ class ClaimLost(Exception): "Another worker took over a job this worker was trai
 
 # %% ../nbs/api/15_sweep.ipynb #92863b95
 def _train(unit:Unit, jobs:list, ctx:dict, claims:dict) -> list[dict]:
-    "Train `jobs` of `unit` on the context's engine; one result each"
-    kw = dict(preset=ctx['preset'], data=ctx['data'], epochs=ctx['epochs'], seed=ctx['seed'])
-    j = jobs[0]
-    if j.kind != 'quanta':
-        return [run_transfer(j.kind, j.task, j.layer, source=ctx['source'], source_b=ctx.get('source_b'), run=j.run, quiet=True, **kw)]
-    if ctx['engine'] == 'fastai':
-        return [run_quanta(j.task, j.layer, j.lam_init, source=ctx['source'], run=j.run, quiet=True, engine='fastai', **kw)]
+    "Train `jobs` of `unit` on the study's engine; one result each"
+    study = ctx['study']
+    specs = [run_spec(study, j.task, j.layer, j.lam_init, j.run, kind=j.kind) for j in jobs]
+    if jobs[0].kind != 'quanta': return [transfer_run(study, specs[0], quiet=True)]
+    if study.engine.name == 'fastai': return [fastai_run(study, specs[0], quiet=True)]
     def check(epoch, vq):
         lost = [n for n,c in claims.items() if not c.check()]
         if lost: raise ClaimLost(f"{lost} were taken over by another worker")
-    return train_group(j.task, j.layer, [(x.lam_init, x.run) for x in jobs], source=ctx['source'],
-                       checkpoint=ctx['out']/'groups'/f'{unit.name}.pt', group=unit.name, on_epoch=check, **kw)
+    return train_group(study, specs, study.out/'groups'/f'{unit.name}.pt', unit=unit.name, on_epoch=check)
 
 # %% ../nbs/api/15_sweep.ipynb #92863b96
 def run_unit(unit:Unit, ctx:dict) -> dict:
     "Claim, train and write the jobs of `unit` that have no result yet; the status of each job this worker ran"
-    out,timeout,cfg = ctx['out'],ctx['timeout'],ctx.get('config')
+    out,timeout,cfg = ctx['study'].out,ctx['timeout'],ctx.get('config')
     claims = {}
     for j in unit.jobs:
         if job_status(out, j, cfg) == 'done': continue
@@ -193,9 +189,7 @@ def run_unit(unit:Unit, ctx:dict) -> dict:
         for j,res in zip(jobs, results):
             c = claims[j.name]
             if not c.check(): warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
-            res['job'] = dict(j._asdict(), name=j.name)
-            res['provenance']['claim'] = c.provenance
-            save_json(out/'runs'/f'{j.name}.json', portable(res, out/'runs'/f'{j.name}.json'))
+            write_result(res, out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
             statuses[j.name] = res['status']
             _log(out, 'finish', unit=unit.name, job=j.name, status=res['status'], took_over=c.took_over is not None)
         (out/'groups'/f'{unit.name}.pt').unlink(missing_ok=True)
@@ -274,33 +268,45 @@ def _refuse_foreign(out:Path, cfg:dict, jobs:list, force:bool):
                                    "refusing to count it as this sweep's; remove it, use another folder, or pass force=True to run it again")
 
 # %% ../nbs/api/15_sweep.ipynb #2bca1c75
-def run_sweep(out:str|Path, preset:str|Preset='paper', tasks=('A', 'B'), layers=range(7), lam_inits=(0.9, 0.75, 0.5),
-              runs:int|range=30, epochs:int|None=None, kinds=('quanta',), shard:str|tuple|None=None, data:str|Path|None=None,
-              source:str|Path|None=None, source_b:str|Path|None=None, seed:int=0, engine:str|None=None,
-              group:int|None=None, quiet:bool=False, force:bool=False, ray:str|None=None,
-              claim_timeout:float=DEFAULT_TIMEOUT, poll:float|None=None) -> dict:
+SWEEP_OPTIONS = dict(shard=None, group=None, force=False, ray=None, claim_timeout=DEFAULT_TIMEOUT, poll=None)
+
+def run_sweep(out:str|Path, # the sweep's folder (run the same command again to resume; share it between workers)
+              preset:str|Preset|Study='paper', # the protocol (a preset or its name), or a whole `Study`
+              tasks=('A', 'B'), # target tasks
+              layers=range(7), # layers: indices or module names
+              lam_inits=(0.9, 0.75, 0.5), # initial lambdas ('0.5@0,3,6' limits one to some layers, see `sweep_grid`)
+              runs:int|range=30, # how many runs per cell, or which run indices
+              kinds=('quanta',), # 'quanta' and/or the baselines (see `sweep_grid`)
+              quiet:bool=False, # no progress output
+              **kwargs) -> dict: # the study's settings (`Study`: `epochs`, `data`, `source`, `source_b`, `seed`, `engine`, `device`, ...) and the sweep's (`SWEEP_OPTIONS`: `shard`, `group`, `force`, `ray`, `claim_timeout`, `poll`)
     "Run every job of the grid (or of its `shard`) missing from folder `out`; counts: total, done, failed, skipped, others, rerun"
-    out,preset = Path(out),get_preset(preset)
-    engine,epochs,data = check_engine(engine) or DEFAULT_ENGINE,preset.epochs if epochs is None else int(epochs),preset.data if data is None else data
+    opt = {**SWEEP_OPTIONS, **{k:kwargs.pop(k) for k in list(kwargs) if k in SWEEP_OPTIONS}}
+    bad = [k for k in kwargs if k not in STUDY_KEYS]
+    if bad: raise TypeError(f"run_sweep got unknown setting(s) {bad}; a study's are {list(STUDY_KEYS)}, a sweep's {list(SWEEP_OPTIONS)}")
+    shard,group,force,ray,claim_timeout,poll = opt.values()
+    study = as_study(preset, **kwargs).new(out=Path(out))
+    if study.engine.name is None: study = study.new(engine=DEFAULT_ENGINE)
+    out,preset,data,source,source_b = study.out,study.preset,study.data,study.source,study.source_b
     if ray is not None: _import_ray() if ray == 'local' else _ray_connect(ray)   # a missing extra or cluster fails now, not after the source
     if isinstance(source, nn.Module) or isinstance(source_b, nn.Module):
         raise TypeError("`source` and `source_b` are checkpoint paths (save a model with `quanta_nb.source.save_source`)")
     net = QuantaCNN(10, preset)
     jobs = sweep_grid(tasks, layers, lam_inits, runs, kinds, model=net)   # a wrong layer fails now, not hours later
-    units = sweep_units(jobs, engine, group or default_group(preset))
+    units = sweep_units(jobs, study.engine.name, group or default_group(preset, study.engine.device))
     if shard is not None: units = take_shard(units, shard)
     jobs = [j for u in units for j in u.jobs]
     need_b = any(j.kind.startswith('selffer') and j.task == 'B' for j in jobs) or source_b is not None
     sources = dict(source=(source, 'A'), **(dict(source_b=(source_b, 'B')) if need_b else {}))
     tasks_used = dict.fromkeys([*[j.task for j in jobs], *[t for k,(g,t) in sources.items()]])
     for t in tasks_used: get_cifar(t, data, skip_bad=preset.skip_bad_images)   # the data, before a first file is written
-    _refuse_foreign(out, sweep_config(preset, epochs, data, seed), jobs, force)
+    _refuse_foreign(out, sweep_config(study), jobs, force)
     for d in (out, out/'runs', out/'groups'):                            # what killed writers left behind
         if d.is_dir(): clean_stale_tmp(d)
     grid = json.loads(json.dumps(dict(tasks=tasks, layers=layers, lam_inits=lam_inits, runs=runs, kinds=kinds), default=list))
-    ctx = dict(out=out.absolute(), preset=preset, epochs=epochs, data=data, seed=seed, engine=engine, timeout=claim_timeout,
-               **{k:v.absolute() for k,v in _prepare(out, preset, epochs, data, seed, sources, grid, force, claim_timeout, quiet).items()})
-    if isinstance(data, (str, Path)) and Path(data).exists(): ctx['data'] = str(Path(data).absolute())   # for Ray workers
+    paths = {k:v.absolute() for k,v in _prepare(study, sources, grid, force, claim_timeout, quiet).items()}
+    if isinstance(data, (str, Path)) and Path(data).exists(): data = str(Path(data).absolute())   # for Ray workers
+    study = study.new(out=out.absolute(), data=data, source=paths['source'], source_b=paths.get('source_b'))
+    ctx = dict(study=study, timeout=claim_timeout)
     ctx['config'] = cfg = _read_sweep(out/'sweep.json')['config']
     status = {j.name:job_status(out, j, cfg) for j in jobs}
     counts = dict(total=len(jobs), done=0, failed=0, skipped=sum(s == 'done' for s in status.values()), others=0,
