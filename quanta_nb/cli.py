@@ -379,7 +379,7 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     print(prof.round(4).to_string(index=False))
     print(_decision_text(decision, len(prof)))
     if (prof.lam_s_mean - 0.9).abs().max() < 0.02:
-        print(f"warning: lambda_S stayed within 0.02 of its start (0.9) at every layer: runs this short cannot tell the layers "
+        print("warning: lambda_S stayed within 0.02 of its start (0.9) at every layer: runs this short cannot tell the layers "
               "apart, and the decision freezes them all; train longer (--epochs)")
     if not fine_tune:
         print(f"wrote {out/'profile.csv'} and {out/'profile.png'}"); return prof

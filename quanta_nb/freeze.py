@@ -16,8 +16,8 @@ from .presets import Preset, get_preset
 from .models import WEIGHTED, resolve_layer, transferable_layers, check_same_structure
 from .streams import run_seeds
 from .learner import quanta_learner, preset_learner, seeded_model, fit_run
-from .results import run_config, make_result, provenance
-from .store import save_json, progress
+from .results import run_config, make_result, provenance, write_result
+from .store import progress
 from .claims import try_claim
 from .grid import Job
 from .sweep import job_status
@@ -87,9 +87,7 @@ def _train_jobs(out:Path, jobs:list, train, label:str):
         if c is None: continue                                                  # another worker holds it
         with c:
             if job_status(out, j) == 'done': continue
-            res = train(j)
-            res['job'],res['provenance']['claim'] = dict(j._asdict(), name=j.name),c.provenance
-            save_json(out/'runs'/f'{j.name}.json', res)
+            write_result(train(j), out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
 
 # %% ../nbs/api/23_freeze.ipynb #cd6c6e47
 def layer_profile(source:nn.Module, # the trained source network (kept frozen)
@@ -303,7 +301,7 @@ def load_weights(make_model, # `make_model(n_out)` builds the network
     "The network of `make_model` with the weights of `path`, its number of outputs read from the output layer's weights"
     sd,probe = _state_dict(path),make_model(2)
     out = [n for n,m in probe.named_modules() if isinstance(m, nn.Linear)]
-    if not out: raise ValueError(f"the network has no linear output layer to read its number of classes from")
+    if not out: raise ValueError("the network has no linear output layer to read its number of classes from")
     key = f'{out[-1]}.weight'
     if key not in sd: raise ValueError(f"{path} does not fit the network: it has no {key!r} (its keys start {list(sd)[:3]})")
     model = make_model(int(sd[key].shape[0]))
