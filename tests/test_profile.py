@@ -4,7 +4,7 @@ its resume and `quanta report` on its folder; and every bad input refused before
 import csv, re, shutil, time
 from pathlib import Path
 import pytest
-from conftest import quanta, one_line_error
+from conftest import quanta, cli, one_line_error
 
 NET = '''from torch import nn
 def cnn(n_out):
@@ -96,13 +96,15 @@ REFUSED = {
 }
 
 @pytest.mark.parametrize('case', REFUSED)
-def test_bad_input_refused_before_any_training(case, user, tmp_path):
+def test_bad_input_refused_before_any_training(case, user, tmp_path, monkeypatch):
+    "In this process (`main`, the script's code without its start-up time), from the user's folder"
     given, needles = REFUSED[case]
     opts = dict(model='nets:cnn', source='plain.pth', data=str(user/'images'), out=str(tmp_path/'new'), epochs='300') | given
     if opts['data'] == '{mixed}': opts['data'] = str(mixed_sizes(user, tmp_path))
     opts['data'] = opts['data'].format(user=user)
     args = ['profile'] + [a for k,v in opts.items() for a in (f'--{k}', *(v if isinstance(v, list) else [v]))]
-    t0 = time.time(); r = quanta(*args, cwd=user)
+    monkeypatch.chdir(user)
+    t0 = time.time(); r = cli(*args)
     one_line_error(r, *needles)
     assert time.time() - t0 < 60                                         # refused before any run trained
     assert not (tmp_path/'new').exists()                                 # nothing written
