@@ -75,15 +75,21 @@ def profile_group(preset:str|Preset='demo', layer:int=3, K:int=4, task:str='B', 
 def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
 
-def bench_fast(K:int=32, steps:int=50, warmup:int=10, amp:bool|None=None, channels_last:bool=False, compile=False,
-               layer:int=6, preset:str|Preset='paper', n_out:int=100, device:str|torch.device|None=None, n_images:int=50_000) -> dict:
-    "Run-images/s and peak memory of `VmapQuanta.train_step` with K runs of `preset`'s network, data resident on `device`"
-    device = torch.device(device or default_device())
-    amp = device.type == 'cuda' if amp is None else amp
+def bench_fast(K:int=32, # runs trained at once
+               steps:int=50, # timed steps
+               warmup:int=10, # untimed steps before them
+               layer:int=6, # the QUANTA layer
+               preset:str|Preset='paper', # the network and batch size
+               n_out:int=100, # the targets' classes
+               engine:Engine|None=None, # device, `amp`, `channels_last`, `compile` (default: fastai's device, bf16 autocast on a GPU)
+               n_images:int=50_000, # the resident random images
+              ) -> dict:
+    "Run-images/s and peak memory of `VmapQuanta.train_step` with K runs of `preset`'s network, data resident on the engine's device"
+    device = torch.device((engine and engine.device) or default_device())
+    engine = engine or Engine(amp=device.type == 'cuda')
     pre = get_preset(preset)
     src = seeded_model(lambda: QuantaCNN(10, pre).eval(), 0)
-    vq = VmapQuanta(src, [seeded_model(lambda: QuantaCNN(n_out, pre), k) for k in range(K)], layer, 0.9, pre, device, amp,
-                    channels_last, compile)
+    vq = VmapQuanta(src, [seeded_model(lambda: QuantaCNN(n_out, pre), k) for k in range(K)], layer, 0.9, pre, device, engine)
     gen = torch.Generator(device).manual_seed(0)
     x = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8, device=device, generator=gen)
     y = torch.randint(0, n_out, (n_images,), device=device, generator=gen)
@@ -100,7 +106,8 @@ def bench_fast(K:int=32, steps:int=50, warmup:int=10, amp:bool|None=None, channe
     for _ in range(steps): losses = step()
     _sync(device); secs = time.perf_counter() - t0
     if not torch.isfinite(losses).all(): raise RuntimeError(f"non-finite losses in the K={K} benchmark")
-    return dict(K=K, amp=amp, channels_last=channels_last, compile=bool(compile), run_images_per_s=K*pre.bs*steps/secs,
+    amp = engine.amp
+    return dict(K=K, amp=amp, channels_last=engine.channels_last, compile=bool(engine.compile), run_images_per_s=K*pre.bs*steps/secs,
                 ms_per_step=1000*secs/steps, warmup_s=warm_s,
                 peak_GiB=torch.cuda.max_memory_allocated(device)/2**30 if device.type == 'cuda' else None,
                 estimate_GiB=K*run_bytes(pre, n_out, amp=amp)/2**30)
@@ -137,21 +144,20 @@ def train_flops(preset:str|Preset='paper', layer:int=6, n_out:int=100) -> float:
             torch.nn.functional.cross_entropy(qm(torch.empty(2, 3, 32, 32)), torch.zeros(2, dtype=torch.long)).backward()
     return fc.get_total_flops()/2
 
-def bench_record(preset:str|Preset='paper',      # the network and batch size timed
+def bench_record(study:Study|str|Preset='paper',  # the preset (network and batch size timed), its `data` and the `out` folder (default 'bench/results')
                  layer:int=6,                     # the QUANTA layer
                  ks=(1, 8, 32, 64),               # the group sizes K the fast engine is timed with
                  steps:int=50,                    # timed steps (batches) of each measurement
                  warmup:int=10,                   # untimed steps before them
                  task:str='B',                    # the task of the fastai engine's data
-                 data:str|Path|None=None,         # where its images are (None: the preset's `data`)
                  workers:int=0,                   # its `DataLoader` workers
-                 out:str|Path='bench/results',    # the folder the JSON record is written to
                  command:str|None=None            # the command line recorded with it
                 ) -> dict:
     "Time the fastai engine and the fast engine (K runs at once) on this device; project the protocol; write the JSON record"
-    p = get_preset(preset)
+    study = study if isinstance(study, Study) else Study(study)
+    p,out = study.preset,study.out or 'bench/results'
     flop = train_flops(p, layer)
-    plain = bench_plain(steps, warmup, layer, p, task, data, num_workers=workers)
+    plain = bench_plain(steps, warmup, layer, p, task, study.data, num_workers=workers)
     rows = [bench_fast(k, steps, warmup, layer=layer, preset=p) for k in ks]
     best = max(rows, key=lambda r: r['run_images_per_s'])
     name = device_name()

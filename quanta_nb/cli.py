@@ -306,11 +306,12 @@ def cmd_bench(preset:Annotated[str, 'protocol preset of the network to time', di
     "Time the fastai engine and the fast engine (K runs at once) on this device; project the full protocol's hours"
     import pandas as pd
     from quanta_nb.bench import bench_record, bench_engines, profile_group
+    from quanta_nb.records import Study
     _at_least(steps=steps, ks=min(ks))
     _at_least(0, warmup=warmup, workers=workers)
     _writable('--out', out)
     cmd = 'quanta bench ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else None
-    rec = bench_record(preset, layer, tuple(ks), steps, warmup, task, data, workers, out, cmd)
+    rec = bench_record(Study(preset, data=data, out=out), layer, tuple(ks), steps, warmup, task, workers, cmd)
     print(pd.DataFrame([dict(engine='fastai', K=1, run_images_per_s=rec['plain_img_s'])] +
                        [dict(engine='fast', K=r['K'], run_images_per_s=r['run_images_per_s'], peak_GiB=r['peak_GiB']) for r in rec['fast']]).round(1).to_string(index=False))
     print(f"{rec['device']}: fast/fastai = {rec['ratio']:.1f}x at K={rec['k']}; {rec['gflop_per_img']:.2f} GFLOP per image; "

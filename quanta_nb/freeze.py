@@ -52,8 +52,8 @@ def _profile_run(source, make_target, dls, job:Job, name:str, preset:Preset, see
     target = seeded_model(partial(make_target, len(dls.vocab)), seeds['weights'])
     learn = quanta_learner(dls, source, name, job.lam_init, preset, target=target, seeds=seeds)
     df, failure = fit_run(learn, preset.epochs, quiet=True)
-    config = run_config(job.task, name, [name], job.lam_init, preset, preset.epochs, seed, seeds, job.run, layer_index=job.layer,
-                        study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
+    config = run_config(dict(task=job.task, layer=name, names=[name], lam_init=job.lam_init, seeds=seeds, run=job.run),
+                        preset=preset, epochs=preset.epochs, seed=seed, layer_index=job.layer, study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
     return make_result('quanta', config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
 
@@ -186,8 +186,8 @@ def _transfer_run(source, make_target, dls, job:Job, names:list, preset:Preset, 
     learn = preset_learner(dls, target, preset, splitter=layer_splitter(names), seeds=seeds)
     if n: learn.freeze_to(n)
     df, failure = fit_run(learn, preset.epochs, quiet=True)
-    config = run_config(job.task, n, names[:n], None, preset, preset.epochs, seed, seeds, job.run,
-                        study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
+    config = run_config(dict(task=job.task, layer=n, names=names[:n], lam_init=None, seeds=seeds, run=job.run),
+                        preset=preset, epochs=preset.epochs, seed=seed, study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
     return make_result(job.kind, config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
 

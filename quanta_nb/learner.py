@@ -9,7 +9,6 @@ from __future__ import annotations
 import math, random, sys
 from functools import partial
 from pathlib import Path
-from typing import Callable
 import pandas as pd
 import torch
 from torch import nn
@@ -104,25 +103,21 @@ def random_seeds() -> dict:
 def preset_learner(dls, # the data: `cifar_dls` (the paper's pipeline) or any fastai `DataLoaders`
                    model:nn.Module, # the network to train
                    preset:str|Preset='paper', # optimiser, learning rate, lr decay (and augmentation, for the paper's pipeline)
-                   cbs:list|None=None, # more callbacks
-                   metrics:list|None=None, # default: the paper's test metrics (`quanta_metrics`)
-                   splitter:Callable|None=None, # fastai's parameter-group splitter
                    lr:float|None=None, # default: the preset's `lr`
                    seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
                    no_wd:tuple=(), # parameter groups without weight decay
                    lr_mult:dict|None=None, # {group: multiplier of the learning rate}
                    learner_cls=Learner, # the `Learner` class to build
-                   path:str|Path|None=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
-                  ) -> Learner:
-    "A `Learner` training `model` on `dls` with the preset's optimiser and learning rate, and the run's streams from `seeds`"
+                   **kwargs) -> Learner:
+    "A `Learner` training `model` on `dls` with the preset's optimiser and learning rate, and the run's streams from `seeds`; `kwargs` go to `Learner`: `cbs` (after the run's own), `metrics` (default: `quanta_metrics`), `splitter`, `path`, ..."
     preset = get_preset(preset)
     augment = getattr(dls, 'paper_pipeline', False)   # a user's own DataLoaders keep their own transforms, and only them
     cbs = ([NanGuard(), SeededStreams(ifnone(seeds, random_seeds()), preset, augment=augment)]
-           + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + listify(cbs))
-    kw = {} if splitter is None else dict(splitter=splitter)
+           + ([InvTimeDecay(preset.lr_decay)] if preset.lr_decay else []) + listify(kwargs.pop('cbs', None)))
+    if kwargs.get('splitter', 1) is None: kwargs.pop('splitter')   # None: fastai's default splitter
     return learner_cls(dls, model, loss_func=CrossEntropyLossFlat(), lr=ifnone(lr, preset.lr), wd=preset.wd, wd_bn_bias=True,
                        opt_func=partial(preset_opt, preset=preset, no_wd=no_wd, lr_mult=lr_mult),
-                       metrics=ifnone(metrics, quanta_metrics()), cbs=cbs, path=path, **kw)
+                       metrics=ifnone(kwargs.pop('metrics', None), quanta_metrics()), cbs=cbs, **kwargs)
 
 # %% ../nbs/api/07_learner.ipynb #68ddfa01
 def quanta_splitter(model:QuantaModel) -> list:
@@ -156,13 +151,11 @@ def quanta_learner(dls, # the target task's data: `cifar_dls` (the paper's pipel
                    layer:int|str|list=0, # studied layer(s): module name(s) (a string is always a name) or index(es) into the transferable layers
                    lam_init:float=0.9, # initial lambda_S
                    preset:str|Preset='paper', # the optimiser, its learning rate and v's multiplier `lam_lr_mult`
-                   cbs:list|None=None, # more callbacks
                    target:nn.Module|None=None, # a fresh target of the source's architecture; needed unless the source is the paper's CNN
                    seeds:dict|None=None, # the run's stream seeds (`run_seeds`); fresh random ones when None
                    source_dropout:bool=False, # run the frozen source's dropout in training (the authors' Keras code did)
-                   path:str|Path|None=None, # where `export`, `save` and `lr_find` write (fastai's default: the `DataLoaders`' path)
-                  ) -> QuantaLearner:
-    "A `Learner` for a QUANTA run: a fresh target for `dls`'s classes mixed with frozen `source` at `layer`"
+                   **kwargs) -> QuantaLearner:
+    "A `Learner` for a QUANTA run: a fresh target for `dls`'s classes mixed with frozen `source` at `layer`; `kwargs` go to `Learner` (`cbs` after `LambdaTracker`, `metrics`, `path`, ...)"
     preset,seeds = get_preset(preset),ifnone(seeds, random_seeds())
     first = source[0] if isinstance(source, (list, tuple)) else source
     if target is None:
@@ -171,8 +164,9 @@ def quanta_learner(dls, # the target task's data: `cifar_dls` (the paper's pipel
                              f"same architecture with {len(dls.vocab)} outputs (e.g. seeded_model(make, seeds['weights']))")
         target = seeded_model(partial(target_model, len(dls.vocab), preset, layer), seeds['weights'])
     model = QuantaModel(source, target, layer, lam_init, source_dropout=source_dropout)
-    return preset_learner(dls, model, preset, cbs=[LambdaTracker()] + listify(cbs), splitter=quanta_splitter,
-                          seeds=seeds, no_wd=(1,), lr_mult={1: preset.lam_lr_mult}, learner_cls=QuantaLearner, path=path)
+    cbs = [LambdaTracker()] + listify(kwargs.pop('cbs', None))
+    return preset_learner(dls, model, preset, seeds=seeds, no_wd=(1,), lr_mult={1: preset.lam_lr_mult}, learner_cls=QuantaLearner,
+                          cbs=cbs, splitter=quanta_splitter, **kwargs)
 
 # %% ../nbs/api/07_learner.ipynb #5c2058e0
 METRIC_COLS = ['epoch', 'train_loss', 'loss', 'acc', 'top3', 'precision_macro', 'recall_macro', 'precision_keras',

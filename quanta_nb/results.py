@@ -70,18 +70,21 @@ def recorded_path(res:dict, key:str, path:str|Path) -> Path|None:
     return next((p for p in tries if p.exists()), None)
 
 # %% ../nbs/api/09_results.ipynb #1d41f41b
-def run_config(task:str, layer, layer_names:list, lam_init:float|None, preset:Preset, epochs:int, seed:int, seeds:dict,
-               run:int=0, **extra) -> dict:
-    "What a run is: its task (CIFAR's by dataset name, any other as given), layer(s), initial lambda, length, index, seeds and preset"
-    try: task = task_name(task)
-    except ValueError: task = str(task)   # a task of your own: your data's name for it
-    return dict(task=task, layer=layer, layer_names=list(layer_names), lam_init=lam_init, epochs=int(epochs),
-                seed=seed, seeds=dict(seeds), run=int(run), **extra, preset=preset.to_dict())
+def run_config(spec:RunSpec|dict, # the run (or a dict of its `task`, `layer`, `names`, `lam_init`, `seeds` and `run`)
+               preset:Preset, # the study's protocol
+               epochs:int, # the study's length
+               seed:int, # the study's base seed
+               **extra) -> dict:
+    "What a run is: its task (CIFAR's by dataset name, any other as given), layer(s), initial lambda, length, index, seeds, `extra` fields and preset"
+    f = spec if isinstance(spec, dict) else vars(spec)
+    try: task = task_name(f['task'])
+    except ValueError: task = str(f['task'])   # a task of your own: your data's name for it
+    return dict(task=task, layer=f['layer'], layer_names=list(f['names']), lam_init=f['lam_init'], epochs=int(epochs),
+                seed=seed, seeds=dict(f['seeds']), run=int(f.get('run', 0)), **extra, preset=preset.to_dict())
 
 def spec_config(study:Study, spec:RunSpec, **extra) -> dict:
     "`run_config` of run `spec` of `study`: the same record for every engine and kind"
-    return run_config(spec.task, spec.layer, spec.names, spec.lam_init, study.preset, study.epochs, study.seed, spec.seeds,
-                      spec.run, **extra)
+    return run_config(spec, study.preset, study.epochs, study.seed, **extra)
 
 class RunResult(dict):
     "A run's result: its JSON form key for key (so `res['final']` reads as always), made whole by `make_result`, read by `load_run`"

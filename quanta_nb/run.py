@@ -160,7 +160,7 @@ def train_group(study:Study, # the preset, epochs, data, seed, source and engine
     if len(x_tr) < preset.bs: raise ValueError(f"{len(x_tr)} training images make no full batch of {preset.bs}")
     targets = [seeded_model(partial(target_model, len(vocab), preset, layer), s.seeds['weights']) for s in specs]
     if eng.dtype is not None: model,targets = model.to(eng.dtype),[t.to(eng.dtype) for t in targets]
-    vq = VmapQuanta(model, targets, layer, [s.lam_init for s in specs], preset, device, eng.amp, eng.channels_last, eng.compile)
+    vq = VmapQuanta(model, targets, layer, [s.lam_init for s in specs], preset, device, eng)
     lam0 = vq.lam_s.tolist()
     key = dict(task=task, layer=name, runs=members, seed=study.seed, epochs=epochs, preset=preset.to_dict(),
                data=str(data), source=str(src_path), dtype=str(vq.dtype), amp=eng.amp)

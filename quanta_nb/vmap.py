@@ -17,6 +17,7 @@ from fastcore.basics import patch
 from fastai.torch_core import default_device
 from .layer import check_lam, lam_to_v
 from .presets import Preset, get_preset
+from .records import Engine
 from .models import QuantaModel, resolve_layer, check_same_structure, WEIGHTED
 from .streams import dropout_mask
 from .recipe import inv_time_lr, adam_eps, quanta_mix, logit_metrics
@@ -75,17 +76,16 @@ class VmapQuanta:
                  layer:int|str=0, # the studied layer: a module name or an index into the transferable layers
                  lam_init:float|list=0.9, # initial lambda_S, one for all runs or one per run
                  preset:str|Preset='paper', # optimiser settings and source_dropout
-                 device:str|None=None, # where the runs live (default: fastai's default device)
-                 amp:bool=False, # bf16 autocast of the forward pass (GPU; weights and optimiser stay float32)
-                 channels_last:bool=False, # channels-last memory for the source's input and weights
-                 compile:bool|str=False): # torch.compile the vectorised loss (True, or a mode such as 'max-autotune-no-cudagraphs')
+                 device:str|None=None, # where the runs live (default: the engine's device, else fastai's default device)
+                 engine:Engine|None=None): # its `amp` (bf16 autocast of the forward pass), `channels_last` and `compile` (default: none of them)
+        engine = engine or Engine()
         self.preset = preset = get_preset(preset)
         if not targets: raise ValueError("VmapQuanta needs at least one target")
         self.K = len(targets)
         lams = list(lam_init) if isinstance(lam_init, (list, tuple)) else [lam_init]*self.K
         if len(lams) != self.K: raise ValueError(f"{len(lams)} initial lambdas for {self.K} runs")
         self.lam_init = [check_lam(l) for l in lams]
-        self.device,self.amp,self.channels_last = torch.device(device or default_device()),amp,channels_last
+        self.device,self.amp,self.channels_last = torch.device(device or engine.device or default_device()),engine.amp,engine.channels_last
         if isinstance(layer, (list, tuple)): raise ValueError(f"The fast engine studies one layer per run, got {layer}; use the fastai engine for several")
         self.layer = resolve_layer(targets[0], layer)
         for t in targets: check_same_structure(source, t, [self.layer])
@@ -97,7 +97,7 @@ class VmapQuanta:
         missing = [n for n in names[:names.index(self.layer)+1] if n not in s_leaves]
         if missing: raise ValueError(f"The source has no module {missing[0]!r} in sequence; is it built like the target?")
         self.source = copy.deepcopy(source).to(self.device).eval().requires_grad_(False)
-        if channels_last: self.source = self.source.to(memory_format=torch.channels_last)
+        if self.channels_last: self.source = self.source.to(memory_format=torch.channels_last)
         s_leaves = dict(sequential_leaves(self.source))
         self.s_leaves = [(n, s_leaves[n]) for n in names[:names.index(self.layer)+1]]
         _check_leaves(self.s_leaves, 'source')
@@ -111,7 +111,7 @@ class VmapQuanta:
         self.train_iter = 0
         self.opt = self._make_opt()
         self._train_loss = vmap(self._loss, randomness='error')
-        if compile: self._train_loss = torch.compile(self._train_loss, **({} if compile is True else dict(mode=compile)))
+        if engine.compile: self._train_loss = torch.compile(self._train_loss, **({} if engine.compile is True else dict(mode=engine.compile)))
 
 # %% ../nbs/api/10_vmap.ipynb #3e1d5a70
 def _dropouts(model:nn.Module, s_leaves:list, t_leaves:list) -> list:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 def one(K, threads, channels_last, compile, steps, warmup):
     "Run-images/s of one process (a fresh interpreter, so thread settings and compile caches do not leak)"
-    code = (f"import torch; torch.set_num_threads({threads}); from quanta_nb.bench import bench_fast; import json; "
-            f"print(json.dumps(bench_fast(K={K}, steps={steps}, warmup={warmup}, channels_last={channels_last}, "
-            f"compile={compile}, layer=3, preset='cpu', device='cpu', n_images=4096)))")
+    code = (f"import torch; torch.set_num_threads({threads}); from quanta_nb.bench import bench_fast; "
+            f"from quanta_nb.records import Engine; import json; "
+            f"print(json.dumps(bench_fast(K={K}, steps={steps}, warmup={warmup}, layer=3, preset='cpu', n_images=4096, "
+            f"engine=Engine(device='cpu', channels_last={channels_last}, compile={compile}))))")
     env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'PYTHONWARNINGS': 'ignore'}
     return subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True, env=env)
 
