@@ -9,9 +9,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 import pandas as pd
-import torch
 from torch import nn
-from .presets import Preset, get_preset
+from .presets import Preset
 from .models import QuantaCNN, transferable_layers, layer_index, check_same_structure, WEIGHTED
 from .data import cifar_dls, task_name, task_letter, TASKS
 from .learner import preset_learner, fit_run, seeded_model

@@ -8,7 +8,6 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/learner.html.md"""
 from __future__ import annotations
 import math, random, sys
 from functools import partial
-from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
