@@ -6,6 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/freeze.html.md"""
 
 # %% ../nbs/api/23_freeze.ipynb #619946b7
 from __future__ import annotations
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -14,8 +15,11 @@ import matplotlib.pyplot as plt
 from torch import nn
 from .presets import Preset, get_preset
 from .models import WEIGHTED, resolve_layer, transferable_layers, check_same_structure
-from .streams import run_seeds
-from .learner import quanta_learner, preset_learner, seeded_model, fit_run
+from .streams import run_seeds, epoch_order, epoch_generator
+from .learner import quanta_learner, preset_learner, seeded_model, fit_run, METRIC_COLS
+from .records import Engine
+from .recipe import smooth_loss, loss_failure
+from .vmap import VmapQuanta, sequential_leaves, _check_leaves, _dropouts
 from .results import run_config, make_result, provenance, write_result
 from .store import progress
 from .claims import try_claim
@@ -23,7 +27,7 @@ from .grid import Job
 from .sweep import job_status
 from .report import load_results, ci95
 from scipy import stats
-import hashlib, importlib, json, os, pickle, sys
+import copy, hashlib, importlib, json, os, pickle, sys
 import torch
 from PIL import Image
 from fastai.vision.all import ImageDataLoaders, Resize, get_image_files
@@ -52,10 +56,14 @@ def _profile_run(source, make_target, dls, job:Job, name:str, preset:Preset, see
     target = seeded_model(partial(make_target, len(dls.vocab)), seeds['weights'])
     learn = quanta_learner(dls, source, name, job.lam_init, preset, target=target, seeds=seeds)
     df, failure = fit_run(learn, preset.epochs, quiet=True)
-    config = run_config(dict(task=job.task, layer=name, names=[name], lam_init=job.lam_init, seeds=seeds, run=job.run),
-                        preset=preset, epochs=preset.epochs, seed=seed, layer_index=job.layer, study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
     engine = dict(name='fastai', dataloaders=type(dls).__name__)
-    return make_result('quanta', config, df, failure, preset.last_n, provenance(None, getattr(dls, 'path', None), engine, dls.device))
+    return make_result('quanta', _profile_config(job, name, seeds, preset, seed, study), df, failure, preset.last_n,
+                       provenance(None, getattr(dls, 'path', None), engine, dls.device))
+
+def _profile_config(job:Job, name:str, seeds:dict, preset:Preset, seed:int, study:dict) -> dict:
+    "What a profile run is, the same record on either engine"
+    return run_config(dict(task=job.task, layer=name, names=[name], lam_init=job.lam_init, seeds=seeds, run=job.run),
+                      preset=preset, epochs=preset.epochs, seed=seed, layer_index=job.layer, study={k:v for k,v in study.items() if k not in ('preset', 'seed')})
 
 # %% ../nbs/api/23_freeze.ipynb #f7c39655
 def _weights_sha256(model:nn.Module) -> str:
@@ -69,8 +77,8 @@ def _study(source:nn.Module, dls, preset:Preset, seed:int) -> dict:
     return json.loads(json.dumps(dict(preset=preset.to_dict(), seed=int(seed), source_sha256=_weights_sha256(source),
                                       classes=list(map(str, dls.vocab)), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))))
 
-def _check_folder(out:Path, study:dict):
-    "Refuse a folder holding runs made with another protocol, seed, source or data: a resume must not mix them"
+def _check_folder(out:Path, study:dict) -> list:
+    "Refuse a folder holding runs made with another protocol, seed, source or data: a resume must not mix them; its results"
     results,_ = load_results(out) if (out/'runs').is_dir() and any((out/'runs').glob('*.json')) else ([], [])
     for r in results:
         got = dict(r['config'].get('study') or {}, preset=r['config'].get('preset'), seed=r['config'].get('seed'))
@@ -78,6 +86,7 @@ def _check_folder(out:Path, study:dict):
         diff += [f"{k}: {(got['preset'] or {}).get(k)} != {v}" for k,v in study['preset'].items() if (got['preset'] or {}).get(k) != v]
         if diff: raise ValueError(f"{out} holds runs made with other settings ({'; '.join(d[:80] for d in diff[:3])}): "
                                   "choose another folder, or delete those runs")
+    return results
 
 def _train_jobs(out:Path, jobs:list, train, label:str):
     "Train each of `jobs` not yet done in folder `out` with `train(job)`, under a claim, each result written atomically"
@@ -89,6 +98,106 @@ def _train_jobs(out:Path, jobs:list, train, label:str):
             if job_status(out, j) == 'done': continue
             write_result(train(j), out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
 
+# %% ../nbs/api/23_freeze.ipynb #92d4d77c
+def _fast_reason(source:nn.Module, target:nn.Module, names:list, dls=None) -> str|None:
+    "Why the fast engine cannot train QUANTA at each of `names` of `source` and `target` on `dls`; None when it can"
+    if dls is not None and getattr(dls, 'n_inp', 1) != 1: return f"the data has {dls.n_inp} inputs per item; the fast engine takes one"
+    t_leaves,s_leaves = sequential_leaves(target),dict(sequential_leaves(source))
+    try: _check_leaves(t_leaves, 'target'); _check_leaves(list(s_leaves.items()), 'source')
+    except ValueError as e: return str(e)
+    order = [n for n,_ in t_leaves]
+    for name in names:
+        if name not in order: return f"layer {name!r} is not a module the target runs in sequence"
+        missing = [n for n in order[:order.index(name) + 1] if n not in s_leaves]
+        if missing: return f"the source has no module {missing[0]!r} in sequence"
+    drops = [(n, m) for n,m in target.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and type(m) is not nn.Dropout and m.p > 0]
+    if drops: return f"the target's {drops[0][0]!r} is a {type(drops[0][1]).__name__}; the fast engine draws nn.Dropout masks only"
+    try: _dropouts(target, [], t_leaves)                                 # `VmapQuanta` sizes dropout masks on a 32x32 image
+    except Exception as e: return f"the fast engine sizes dropout masks on a 32x32 image, which this network cannot take ({type(e).__name__})"
+    return None
+
+def _profile_engine(engine:str|None, # 'fast', 'fastai', or None to choose
+                    why:str|None, # `_fast_reason`'s answer
+                    results:list, # the runs already in the folder
+                    out:Path) -> str:
+    "The engine of a profile: the one asked for, else the folder's, else the fast engine where it can run"
+    made = {((r.get('provenance') or {}).get('engine') or {}).get('name', 'fastai') for r in results if r.get('kind') == 'quanta'}
+    if len(made) > 1: raise ValueError(f"{out} holds profile runs of both engines ({sorted(made)}): choose another folder")
+    engine = engine or next(iter(made), None) or ('fastai' if why else 'fast')
+    if engine == 'fast' and why: raise ValueError(f"The fast engine cannot train this network ({why}); engine='fastai' (a Learner per run) trains any network")
+    if made and engine not in made:
+        raise ValueError(f"{out} holds profile runs of the {next(iter(made))} engine: resume it with engine={next(iter(made))!r} (or leave engine "
+                         f"unset), or profile into another folder")
+    return engine
+
+# %% ../nbs/api/23_freeze.ipynb #52a88231
+def _plain(t): return t.as_subclass(torch.Tensor)
+
+def _run_loader(dls, seeds:dict, epoch:int):
+    "A training loader of `dls` (its transforms) in the order the run's 'order' stream gives epoch `epoch`, as `SeededStreams` orders fastai's"
+    dl = dls.train.new(shuffle=True)
+    order = epoch_order(dl.n, seeds['order'], epoch).tolist()
+    dl.shuffle_fn = lambda idxs: [idxs[i] for i in order]
+    return dl
+
+def _fit_drops(vq:VmapQuanta, shape:tuple):
+    "Size `vq`'s dropout masks for images of `shape` (`VmapQuanta` sizes them for 32x32 ones)"
+    if not vq.drops or getattr(vq, '_drops_shape', None) == tuple(shape): return
+    meta = copy.deepcopy(vq._template).to('meta')
+    x,sizes = torch.empty(1, *shape, device='meta', dtype=vq.dtype),{}
+    for n,m in sequential_leaves(meta): x = m(x); sizes[n] = tuple(x.shape[1:])
+    vq.drops,vq._drops_shape = [(side, n, p, sizes[n]) for side,n,p,_ in vq.drops],tuple(shape)
+
+def _fast_epoch(vq:VmapQuanta, dls, seeds:list, epoch:int) -> torch.Tensor:
+    "One epoch of every run of `vq`, each on its own batches of `dls` with its own dropout stream; the losses `[K, batches]`"
+    gens,losses = [epoch_generator(s['dropout'], epoch, vq.device) for s in seeds],[]
+    for batches in zip(*[_run_loader(dls, s, epoch) for s in seeds]):
+        xb,yb = torch.stack([_plain(b[0]) for b in batches]),torch.stack([_plain(b[1]) for b in batches])
+        _fit_drops(vq, tuple(xb.shape[2:]))
+        losses.append(vq.train_step(xb, yb, gens))
+    return torch.stack(losses, 1).double().cpu()
+
+def _fast_group(source, make_target, dls, jobs:list, name:str, preset:Preset, seed:int, study:dict, eng:Engine) -> list:
+    "Train the profile runs `jobs` of layer `name` together on the fast engine; one result each, as `_profile_run` gives"
+    seeds = [run_seeds('quanta', j.task, name, j.lam_init, j.run, seed) for j in jobs]
+    targets = [seeded_model(partial(make_target, len(dls.vocab)), s['weights']) for s in seeds]
+    vq = VmapQuanta(source, targets, name, [j.lam_init for j in jobs], get_preset(preset, source_dropout=False),
+                    eng.device or dls.device, eng)
+    valid = [(_plain(x), _plain(y)) for x,y in dls.valid]                   # the validation set, through its transforms, once
+    x_va,y_va = torch.cat([x for x,_ in valid]),torch.cat([y for _,y in valid])
+    rows,failures,val,count = [[] for _ in jobs],[None]*len(jobs),None,0
+    for epoch in range(preset.epochs):
+        losses = _fast_epoch(vq, dls, seeds, epoch)
+        train_loss,val,count = smooth_loss(losses, val, count)
+        mets = vq.evaluate(x_va, y_va, eng.eval_bs)
+        for k in range(len(jobs)):
+            if failures[k] is not None: continue
+            failures[k] = loss_failure(losses[k], epoch)
+            if failures[k] is None: rows[k].append(dict(epoch=epoch, train_loss=train_loss[k].item(), **{c:mets[c][k] for c in METRIC_COLS[2:]}))
+        if all(f is not None for f in failures): break
+    engine = dict(name='fast', K=len(jobs), dataloaders=type(dls).__name__)
+    prov = provenance(None, getattr(dls, 'path', None), engine, dls.device)
+    return [make_result('quanta', _profile_config(j, name, s, preset, seed, study), pd.DataFrame(rows[k], columns=METRIC_COLS),
+                        failures[k], preset.last_n, prov) for k,(j,s) in enumerate(zip(jobs, seeds))]
+
+def _train_groups(out:Path, jobs:list, train, label:str):
+    "Train the jobs of each layer not yet done in `out` together with `train(jobs)`, each under its own claim, each result written atomically"
+    (out/'runs').mkdir(parents=True, exist_ok=True)
+    groups = {}
+    for j in jobs:
+        if job_status(out, j) != 'done': groups.setdefault(j.layer, []).append(j)
+    for js in progress(list(groups.values()), label=label):
+        with ExitStack() as held:
+            mine = []
+            for j in js:
+                c = try_claim(out, j.name, what=f'{label} {j.name}')
+                if c is None: continue                                          # another worker holds it
+                held.enter_context(c)
+                if job_status(out, j) != 'done': mine.append((j, c))
+            if not mine: continue
+            for (j,c),res in zip(mine, train([j for j,_ in mine])):
+                write_result(res, out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
+
 # %% ../nbs/api/23_freeze.ipynb #cd6c6e47
 def layer_profile(source:nn.Module, # the trained source network (kept frozen)
                   make_target, # `make_target(n_out)` builds a fresh network of the source's architecture with `n_out` outputs
@@ -98,17 +207,26 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
                   runs:int=3, # runs per layer
                   preset:str|Preset='demo', # the protocol: epochs, optimiser and learning rates, last_n, lam_init is 0.9
                   seed:int=0, # the base seed of the runs' streams
+                  **kwargs, # `engine=`: 'fast', 'fastai' or an `Engine` (the fast engine's `amp`, `eval_bs`, ...); unset: the folder's, else the fast one where it can run
                  ) -> pd.DataFrame:
-    "λ_S of each of `layers` of `source` for the task of `dls`: `runs` one-layer QUANTA runs each, written to `out`; the profile"
+    "λ_S of each of `layers` of `source` for the task of `dls`: `runs` one-layer QUANTA runs each, written to `out`; the profile, its engine in `attrs['engine']`"
+    if set(kwargs) - {'engine'}: raise TypeError(f"layer_profile got unknown setting(s) {sorted(set(kwargs) - {'engine'})}; its one other setting is engine=")
+    eng = kwargs.get('engine')
+    eng = eng if isinstance(eng, Engine) else Engine(eng)                     # an unknown engine's name is refused here
     preset,out = get_preset(preset),Path(out)
     names,all_names = profile_layers(source, layers),transferable_layers(source)
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
-    check_same_structure(source, make_target(len(dls.vocab)), names)          # a target that cannot be mixed fails now
+    target = make_target(len(dls.vocab))
+    check_same_structure(source, target, names)                               # a target that cannot be mixed fails now
     study = _study(source, dls, preset, seed)
-    _check_folder(out, study)
+    engine = _profile_engine(eng.name, _fast_reason(source, target, names, dls), _check_folder(out, study), out)
     jobs = [Job('quanta', 'target', all_names.index(n), 0.9, r) for r in range(int(runs)) for n in names]
-    _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed, study), 'profile runs')
-    return profile_table(out)
+    if engine == 'fast':
+        _train_groups(out, jobs, lambda js: _fast_group(source, make_target, dls, js, all_names[js[0].layer], preset, seed, study, eng), 'profile layers')
+    else: _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed, study), 'profile runs')
+    table = profile_table(out)
+    table.attrs['engine'] = engine
+    return table
 
 # %% ../nbs/api/23_freeze.ipynb #272a3853
 def _stats(name:str, xs) -> dict:

@@ -1,7 +1,7 @@
 """`quanta profile` on a network its authors did not write for it: a user's module named on the console, its weights as a
 plain `state_dict`, fastai's `learn.save` file or a quanta-nb checkpoint, an image folder in fastai's layout; the profile,
 its resume and `quanta report` on its folder; and every bad input refused before any training, in one line."""
-import csv, re, shutil, time
+import csv, json, re, shutil, time
 from pathlib import Path
 import pytest
 from conftest import quanta, cli, one_line_error
@@ -15,6 +15,14 @@ def broken(n_out):
     raise RuntimeError('factory exploded')
 def wide(n_out):
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *list(cnn(n_out))[1:])
+class Skip(nn.Module):
+    "A residual forward, as a ResNet's blocks: not a chain of modules"
+    def __init__(self, n_out):
+        super().__init__()
+        self.stem,self.body = nn.Conv2d(3, 8, 3, padding=1),cnn(n_out)
+        self.body[0] = nn.Conv2d(8, 8, 3, padding=1)
+    def forward(self, x): x = self.stem(x); return self.body(x + x.relu())
+def skip(n_out): return Skip(n_out)
 '''
 
 @pytest.fixture(scope='module')
@@ -38,6 +46,8 @@ def user(tmp_path_factory):
     save_source(learn.model, root/'ckpt.pt', dict(task='cifar10'))
     return root
 
+def engine(path) -> str: return json.loads(Path(path).read_text())['provenance']['engine']['name']
+
 def rows(path) -> list[dict]:
     with open(path) as f: return list(csv.DictReader(f))
 
@@ -47,11 +57,12 @@ def test_profile_of_a_users_network_resumes_and_reports(user, tmp_path):
             '--layers', '0', '3', '--runs', '2', '--epochs', '1', '--bs', '32']
     r = quanta(*args, cwd=user)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'engine fastai' in r.stdout and re.search(r'^freeze (nothing:|all \d+ |the first \d+ )', r.stdout, re.M), r.stdout
+    assert re.search(r'\bengine (fast|fastai)\b', r.stdout) and re.search(r'^freeze (nothing:|all \d+ |the first \d+ )', r.stdout, re.M), r.stdout
     prof = rows(out/'profile.csv')
     assert [p['layer'] for p in prof] == ['0', '3'] and [p['n_runs'] for p in prof] == ['2', '2']
     assert all(0 < float(p['lam_s_mean']) < 1 for p in prof)
     assert (out/'profile.png').stat().st_size > 0 and len(list((out/'runs').glob('*.json'))) == 4
+    assert {engine(p) for p in (out/'runs').glob('*.json')} == {'fast'}        # a chain of modules: the fast engine
     stamps = {p.name: p.stat().st_mtime_ns for p in (out/'runs').glob('*.json')}
     t0 = time.time(); r = quanta(*args, cwd=user)                       # the same command again: nothing re-run
     assert r.returncode == 0 and {p.name: p.stat().st_mtime_ns for p in (out/'runs').glob('*.json')} == stamps
@@ -121,3 +132,14 @@ def test_fine_tune_checks_the_decision_against_frozen_transfer(user, tmp_path):
     assert names == ['freeze_to_target_L0_r000', 'freeze_to_target_L1_r000', 'freeze_to_target_L2_r000',
                      'quanta_target_L0_lam0.90_r000', 'quanta_target_L1_lam0.90_r000', 'scratch_target_L0_r000']
     assert 'Spearman rho' in r.stdout and (out/'check.png').stat().st_size > 0
+
+def test_a_network_that_is_not_a_chain_is_profiled_by_the_fastai_engine(user, tmp_path):
+    import torch
+    ns = {}; exec(NET, ns)
+    torch.manual_seed(0); torch.save(ns['skip'](10).state_dict(), tmp_path/'skip.pth')
+    out = tmp_path/'prof'
+    r = quanta('profile', '--model', 'nets:skip', '--source', tmp_path/'skip.pth', '--data', user/'images', '--out', out,
+               '--layers', '0', '--runs', '1', '--epochs', '1', cwd=user)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [p['layer'] for p in rows(out/'profile.csv')] == ['stem']
+    assert [engine(p) for p in (out/'runs').glob('*.json')] == ['fastai']       # a residual forward: a Learner per run
