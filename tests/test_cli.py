@@ -62,3 +62,33 @@ def test_bench_writes_record(tmp_path):
         assert rec[k] is not None, k
     assert [f['K'] for f in rec['fast']] == [1, 2] and abs(rec['ratio'] - rec['fast_run_img_s']/rec['plain_img_s']) < 1e-9
     assert rec['command'].startswith('quanta bench --preset demo')
+
+def test_set_reaches_the_preset():
+    "`--set KEY=VALUE` (and `--settings`, its older name) reach the preset the command runs with, beside --n-train"
+    import inspect
+    from quanta_nb.cli import parse_command, console_preset, cmd_run
+    for opt in ('--set', '--settings'):
+        func,kw = parse_command(['run', '--preset', 'demo', opt, 'lr=1e-3', 'last_n=2', '--n-train', '100', '--source', 's.pt', '--out', 'o'])
+        assert func is cmd_run
+        p = console_preset(**{k:kw[k] for k in inspect.signature(console_preset).parameters})
+        assert (p.name, p.lr, p.last_n, p.n_train, p.width_mult) == ('demo', 1e-3, 2, 100, 1/8), (opt, p)
+
+def test_set_refuses_an_unknown_key_before_any_work(tmp_path):
+    out = tmp_path/'source.pt'
+    for opt in ('--set', '--settings'):
+        r = quanta('train-source', '--preset', 'demo', opt, 'lrate=1e-3', '--out', out)
+        err = one_line_error(r, f"{opt}: Unknown preset setting 'lrate'", "did you mean 'lr'")
+        assert 'Traceback' not in err and not out.exists()
+
+def test_every_training_command_takes_set():
+    for cmd in ('train-source', 'run', 'sweep', 'profile'):
+        r = quanta(cmd, '--help')
+        assert r.returncode == 0 and '--set' in r.stdout and '--settings' in r.stdout and 'lam_lr_mult' in r.stdout, (cmd, r.stdout)
+
+def test_names_are_the_packages():
+    from quanta_nb.cli import TASK_NAMES, ENGINE_NAMES, PRESET_NAMES
+    from quanta_nb.data import TASKS
+    from quanta_nb.records import ENGINES
+    from quanta_nb.presets import PRESETS
+    assert list(TASK_NAMES) == [*TASKS, *TASKS.values()] == ['A', 'B', 'cifar10', 'cifar100']
+    assert list(ENGINE_NAMES) == list(ENGINES) and PRESET_NAMES == list(PRESETS)
