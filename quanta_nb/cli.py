@@ -408,7 +408,7 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     import matplotlib.pyplot as plt
     _at_least(runs=runs, epochs=epochs, size=size, bs=bs)
     if not 0 < threshold <= 1: raise ValueError(f"--threshold must be in (0, 1], got {threshold}")
-    p = get_preset(console_preset(preset, **kwargs), epochs=epochs)
+    p = get_preset(console_preset(preset, **kwargs), epochs=epochs, bs=bs)   # --bs is the preset's batch size, recorded with the runs
     out = _writable('--out', out)
     try: make = load_factory(model)
     except ValueError as e: raise ValueError(f"--model {e}") from None
@@ -420,14 +420,15 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     except (ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0]
         raise ValueError(f"--source {msg}" if msg.startswith(str(source)) else f"--source {source}: {msg}") from None
-    try: dls = folder_dls(data, size, bs or p.bs, seed)
+    try: dls = folder_dls(data, size, p.bs, seed)
     except ValueError as e: raise ValueError(f"--data {e}" + (' (--size)' if 'give a size' in str(e) else '')) from None
     chosen = None if layers is None else [console_layer(l, src, '--layers') for l in layers]
     try: names = profile_layers(src, chosen)
     except ValueError as e: raise ValueError(f"--layers {' '.join(layers)}: {e}") from None
     print(f"profile of {model}: {len(names)} layer(s) x {runs} run(s), {p.epochs} epochs each (--preset {p.name}), "
-          f"{len(dls.vocab)} classes, engine fastai (a Learner per run) into {out}")
+          f"{len(dls.vocab)} classes, into {out}")
     prof = layer_profile(src, make, dls, out, names, runs, p, seed)
+    print(f"engine {prof.attrs['engine']}: " + ('a Learner per run' if prof.attrs['engine'] == 'fastai' else "the runs of each layer trained at once"))
     decision = freeze_point(prof, threshold)
     atomic_write(out/'profile.csv', prof.to_csv(index=False))
     ax = plot_profile(prof, decision); ax.figure.savefig(out/'profile.png', dpi=120); plt.close(ax.figure)
