@@ -77,14 +77,20 @@ def _study(source:nn.Module, dls, preset:Preset, seed:int) -> dict:
     return json.loads(json.dumps(dict(preset=preset.to_dict(), seed=int(seed), source_sha256=_weights_sha256(source),
                                       classes=list(map(str, dls.vocab)), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))))
 
+def _differs(k:str, old, new) -> str:
+    "One setting that differs between a folder's runs and this call, in words"
+    if k == 'source_sha256': return "the source's weights differ"
+    if k == 'classes': return f"the classes differ ({len(old or [])} in the folder's runs, {len(new)} now)"
+    return f"{k}: {old} != {new}"[:120]
+
 def _check_folder(out:Path, study:dict) -> list:
     "Refuse a folder holding runs made with another protocol, seed, source or data: a resume must not mix them; its results"
     results,_ = load_results(out) if (out/'runs').is_dir() and any((out/'runs').glob('*.json')) else ([], [])
     for r in results:
         got = dict(r['config'].get('study') or {}, preset=r['config'].get('preset'), seed=r['config'].get('seed'))
-        diff = [f"{k}: {got.get(k)} != {v}" for k,v in study.items() if k != 'preset' and got.get(k) != v]
-        diff += [f"{k}: {(got['preset'] or {}).get(k)} != {v}" for k,v in study['preset'].items() if (got['preset'] or {}).get(k) != v]
-        if diff: raise ValueError(f"{out} holds runs made with other settings ({'; '.join(d[:80] for d in diff[:3])}): "
+        diff = [_differs(k, got.get(k), v) for k,v in study.items() if k != 'preset' and got.get(k) != v]
+        diff += [_differs(k, (got['preset'] or {}).get(k), v) for k,v in study['preset'].items() if (got['preset'] or {}).get(k) != v]
+        if diff: raise ValueError(f"{out} holds runs made with other settings ({'; '.join(diff[:3])}): "
                                   "choose another folder, or delete those runs")
     return results
 
@@ -224,7 +230,7 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
     if engine == 'fast':
         _train_groups(out, jobs, lambda js: _fast_group(source, make_target, dls, js, all_names[js[0].layer], preset, seed, study, eng), 'profile layers')
     else: _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed, study), 'profile runs')
-    table = profile_table(out)
+    table = profile_table(out, names, int(runs))                              # what was asked, whatever else the folder holds
     table.attrs['engine'] = engine
     return table
 
@@ -235,12 +241,20 @@ def _stats(name:str, xs) -> dict:
     sd = float(x.std(ddof=1)) if len(x) > 1 else float('nan')
     return {f'{name}_mean':float(x.mean()), f'{name}_std':sd, f'{name}_ci95':ci95(sd, len(x))}
 
-def profile_table(out:str|Path) -> pd.DataFrame:
-    "One row per profiled layer of the results in `out`, in forward order: λ_S and accuracy, mean, std and 95% interval"
+def _folder_runs(out:str|Path, kinds:tuple, runs:int|None, keep=None) -> list:
+    "The finished runs of `kinds` in folder `out`: the first `runs` of each experiment (None: all), those `keep(result)` accepts"
     results,_ = load_results(out)
+    return [r for r in results if r['kind'] in kinds and r['status'] == 'ok' and (runs is None or r['config']['run'] < runs)
+            and (keep is None or keep(r))]
+
+def profile_table(out:str|Path, # a profile's results folder
+                  layers:list|None=None, # only these layers (module names); None: every layer in the folder
+                  runs:int|None=None, # only the first `runs` runs of each; None: all of them
+                 ) -> pd.DataFrame:
+    "One row per profiled layer of the results in `out`, in forward order: λ_S and accuracy (each run's: the mean of its last `last_n` epochs), mean, std and 95% interval"
     by = {}
-    for r in results:
-        if r['kind'] == 'quanta' and r['status'] == 'ok': by.setdefault((r['config']['layer_index'], r['config']['layer']), []).append(r['final'])
+    for r in _folder_runs(out, ('quanta',), runs, lambda r: layers is None or r['config']['layer'] in layers):
+        by.setdefault((r['config']['layer_index'], r['config']['layer']), []).append(r['final'])
     rows = [dict(index=i, layer=name, n_runs=len(fs), **_stats('lam_s', [f['lam_s'] for f in fs]), **_stats('acc', [f['acc'] for f in fs]))
             for (i, name), fs in sorted(by.items())]
     return pd.DataFrame(rows, columns=['index', 'layer', 'n_runs', 'lam_s_mean', 'lam_s_std', 'lam_s_ci95', 'acc_mean', 'acc_std', 'acc_ci95'])
@@ -325,19 +339,25 @@ def freeze_transfer(source:nn.Module, # the trained source network
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
     check_same_structure(source, make_target(len(dls.vocab)), names)
     study = _study(source, dls, preset, seed)
-    _check_folder(out, study)
+    for r in _check_folder(out, study):                                        # freeze_to(n) means the same n layers in every run
+        n = r['config']['layer']
+        if r['kind'] == 'freeze_to' and n <= len(names) and r['config']['layer_names'] != names[:n]:
+            raise ValueError(f"{out} holds fine-tuning runs that froze other layers (freeze_to({n}): {r['config']['layer_names']}, "
+                             f"now {names[:n]}): profile these layers into another folder")
     jobs = [Job('scratch', 'target', 0, None, r) for r in range(int(runs))]
     jobs += [Job('freeze_to', 'target', n, None, r) for r in range(int(runs)) for n in range(len(names) + 1)]
     _train_jobs(out, jobs, lambda j: _transfer_run(source, make_target, dls, j, names, preset, seed, study), 'fine-tuning runs')
-    return transfer_table(out)
+    return transfer_table(out, names, int(runs))
 
-def transfer_table(out:str|Path) -> pd.DataFrame:
-    "One row per fine-tuning experiment in `out`: from scratch, then `freeze_to(n)` for each n; accuracy mean, std and 95% interval"
-    results,_ = load_results(out)
+def transfer_table(out:str|Path, # a profile's results folder
+                   layers:list|None=None, # only the freeze points of these layers (n = 0 ... len(layers)); None: all in the folder
+                   runs:int|None=None, # only the first `runs` runs of each; None: all of them
+                  ) -> pd.DataFrame:
+    "One row per fine-tuning experiment in `out`: from scratch, then `freeze_to(n)` for each n; accuracy (each run's: the mean of its last `last_n` epochs) mean, std and 95% interval"
     by = {}
-    for r in results:
-        if r['kind'] in ('scratch', 'freeze_to') and r['status'] == 'ok':
-            by.setdefault((r['kind'] == 'freeze_to', r['config']['layer']), []).append(r)
+    frozen_at = lambda r: layers is None or r['kind'] == 'scratch' or r['config']['layer_names'] == list(layers)[:r['config']['layer']]
+    for r in _folder_runs(out, ('scratch', 'freeze_to'), runs, frozen_at):
+        by.setdefault((r['kind'] == 'freeze_to', r['config']['layer']), []).append(r)
     rows = [dict(kind='freeze_to' if ft else 'scratch', frozen=n, last_frozen=(rs[0]['config']['layer_names'] or [None])[-1],
                  n_runs=len(rs), **_stats('acc', [r['final']['acc'] for r in rs])) for (ft, n), rs in sorted(by.items())]
     return pd.DataFrame(rows, columns=['kind', 'frozen', 'last_frozen', 'n_runs', 'acc_mean', 'acc_std', 'acc_ci95'])

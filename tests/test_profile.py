@@ -104,6 +104,8 @@ REFUSED = {
     'output layer':                (dict(layers=['name:9']), ['--layers name:9', 'output layer']),
     'runs 0':                      (dict(runs='0'), ['--runs must be at least 1, got 0']),
     'threshold above 1':           (dict(threshold='1.5'), ['--threshold must be in (0, 1]']),
+    'a setting a profile ignores': (dict(set='widths=8'), ['--set widths=8', 'widths does nothing for your own network']),
+    'the same, as --settings':     (dict(settings='act=relu'), ['--settings act=relu', 'a profile uses lr']),
 }
 
 @pytest.mark.parametrize('case', REFUSED)
