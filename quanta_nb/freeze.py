@@ -387,7 +387,7 @@ def plot_freeze_check(check:dict, # `freeze_check`'s result
                      ) -> plt.Figure:
     "Left: λ_S per layer with the threshold; right: accuracy after freezing every layer up to each, beside full fine-tuning and from scratch"
     t = check['table']
-    fig,(a,b) = plt.subplots(1, 2, figsize=(9, 3.2), layout='constrained', sharex=True)
+    fig,(a,b) = plt.subplots(1, 2, figsize=(9, 3.6), layout='constrained', sharex=True)
     x = np.arange(len(t))
     a.errorbar(x, t.lam_s_mean, yerr=t.lam_s_ci95, fmt='o-', ms=4, capsize=3)
     a.axhline(check['threshold'], color='C3', lw=0.8, ls=':', label=f"threshold {check['threshold']}")
@@ -396,7 +396,7 @@ def plot_freeze_check(check:dict, # `freeze_check`'s result
     b.axhline(check['full_finetune_acc'], color='C0', lw=1, ls='--', label='full fine-tuning')
     b.axhline(check['scratch_acc'], color='grey', lw=1, ls=':', label='from scratch')
     if check['decision']: b.axvline(check['decision'] - 1, color='C3', lw=0.8, label=f"decision: freeze {check['decision']}")
-    b.set_ylabel('target accuracy (95% interval)'); b.legend(fontsize=7, loc='lower left')
+    b.set_ylabel('accuracy (95% interval)'); b.legend(fontsize=7, loc='lower left')
     for ax in (a, b):
         ax.set_xticks(x, t.layer, rotation=45, ha='right'); ax.set_xlabel('layer'); ax.grid(alpha=0.3)
     fig.suptitle(title + (' — ' if title else '') + f"Spearman ρ($\\lambda_S$, accuracy lost) = {check['spearman_rho']:.2f}", fontsize=9)
