@@ -19,7 +19,7 @@ from .streams import run_seeds, epoch_order, epoch_generator
 from .learner import quanta_learner, preset_learner, seeded_model, fit_run, METRIC_COLS
 from .records import Engine
 from .recipe import smooth_loss, loss_failure
-from .vmap import VmapQuanta, sequential_leaves, _check_leaves, _dropouts
+from .vmap import VmapQuanta, fast_engine_check
 from .results import run_config, make_result, provenance, write_result
 from .store import progress
 from .claims import try_claim
@@ -27,7 +27,7 @@ from .grid import Job
 from .sweep import job_status
 from .report import load_results, ci95
 from scipy import stats
-import copy, hashlib, importlib, json, os, pickle, sys
+import hashlib, importlib, json, os, pickle, sys
 import torch
 from PIL import Image
 from fastai.vision.all import ImageDataLoaders, Resize, get_image_files
@@ -106,21 +106,17 @@ def _train_jobs(out:Path, jobs:list, train, label:str):
 
 # %% ../nbs/api/23_freeze.ipynb #92d4d77c
 def _fast_reason(source:nn.Module, target:nn.Module, names:list, dls=None) -> str|None:
-    "Why the fast engine cannot train QUANTA at each of `names` of `source` and `target` on `dls`; None when it can"
+    "Why the fast engine cannot train QUANTA at each of `names` of `source` and `target` on `dls` (its images' shape); None when it can"
     if dls is not None and getattr(dls, 'n_inp', 1) != 1: return f"the data has {dls.n_inp} inputs per item; the fast engine takes one"
-    t_leaves,s_leaves = sequential_leaves(target),dict(sequential_leaves(source))
-    try: _check_leaves(t_leaves, 'target'); _check_leaves(list(s_leaves.items()), 'source')
-    except ValueError as e: return str(e)
-    order = [n for n,_ in t_leaves]
+    shape = (3, 32, 32) if dls is None else _image_shape(dls)
     for name in names:
-        if name not in order: return f"layer {name!r} is not a module the target runs in sequence"
-        missing = [n for n in order[:order.index(name) + 1] if n not in s_leaves]
-        if missing: return f"the source has no module {missing[0]!r} in sequence"
-    drops = [(n, m) for n,m in target.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and type(m) is not nn.Dropout and m.p > 0]
-    if drops: return f"the target's {drops[0][0]!r} is a {type(drops[0][1]).__name__}; the fast engine draws nn.Dropout masks only"
-    try: _dropouts(target, [], t_leaves)                                 # `VmapQuanta` sizes dropout masks on a 32x32 image
-    except Exception as e: return f"the fast engine sizes dropout masks on a 32x32 image, which this network cannot take ({type(e).__name__})"
+        try: fast_engine_check(source, target, name, shape)
+        except ValueError as e: return str(e)
     return None
+
+def _image_shape(dls) -> tuple:
+    "The shape `(C,H,W)` of one image of `dls`'s validation set, through its transforms"
+    return tuple(dls.valid.one_batch()[0].shape[1:])
 
 def _profile_engine(engine:str|None, # 'fast', 'fastai', or None to choose
                     why:str|None, # `_fast_reason`'s answer
@@ -146,20 +142,11 @@ def _run_loader(dls, seeds:dict, epoch:int):
     dl.shuffle_fn = lambda idxs: [idxs[i] for i in order]
     return dl
 
-def _fit_drops(vq:VmapQuanta, shape:tuple):
-    "Size `vq`'s dropout masks for images of `shape` (`VmapQuanta` sizes them for 32x32 ones)"
-    if not vq.drops or getattr(vq, '_drops_shape', None) == tuple(shape): return
-    meta = copy.deepcopy(vq._template).to('meta')
-    x,sizes = torch.empty(1, *shape, device='meta', dtype=vq.dtype),{}
-    for n,m in sequential_leaves(meta): x = m(x); sizes[n] = tuple(x.shape[1:])
-    vq.drops,vq._drops_shape = [(side, n, p, sizes[n]) for side,n,p,_ in vq.drops],tuple(shape)
-
 def _fast_epoch(vq:VmapQuanta, dls, seeds:list, epoch:int) -> torch.Tensor:
     "One epoch of every run of `vq`, each on its own batches of `dls` with its own dropout stream; the losses `[K, batches]`"
     gens,losses = [epoch_generator(s['dropout'], epoch, vq.device) for s in seeds],[]
     for batches in zip(*[_run_loader(dls, s, epoch) for s in seeds]):
         xb,yb = torch.stack([_plain(b[0]) for b in batches]),torch.stack([_plain(b[1]) for b in batches])
-        _fit_drops(vq, tuple(xb.shape[2:]))
         losses.append(vq.train_step(xb, yb, gens))
     return torch.stack(losses, 1).double().cpu()
 
@@ -167,10 +154,10 @@ def _fast_group(source, make_target, dls, jobs:list, name:str, preset:Preset, se
     "Train the profile runs `jobs` of layer `name` together on the fast engine; one result each, as `_profile_run` gives"
     seeds = [run_seeds('quanta', j.task, name, j.lam_init, j.run, seed) for j in jobs]
     targets = [seeded_model(partial(make_target, len(dls.vocab)), s['weights']) for s in seeds]
-    vq = VmapQuanta(source, targets, name, [j.lam_init for j in jobs], get_preset(preset, source_dropout=False),
-                    eng.device or dls.device, eng)
     valid = [(_plain(x), _plain(y)) for x,y in dls.valid]                   # the validation set, through its transforms, once
     x_va,y_va = torch.cat([x for x,_ in valid]),torch.cat([y for _,y in valid])
+    vq = VmapQuanta(source, targets, name, [j.lam_init for j in jobs], get_preset(preset, source_dropout=False),
+                    eng.device or dls.device, eng, image_shape=tuple(x_va.shape[1:]))
     rows,failures,val,count = [[] for _ in jobs],[None]*len(jobs),None,0
     for epoch in range(preset.epochs):
         losses = _fast_epoch(vq, dls, seeds, epoch)

@@ -12,15 +12,20 @@ from torch import nn, Tensor
 from .recipe import quanta_mix
 
 # %% auto #0
-__all__ = ['check_lam', 'lam_to_v', 'QuantaLayer']
+__all__ = ['Lam', 'check_lam', 'lam_to_v', 'QuantaLayer']
 
 # %% ../nbs/api/00_layer.ipynb #2491e97e
-def check_lam(lam_init:float) -> float:
-    "Return `lam_init` as a float, or raise a `ValueError` naming it if it is not strictly inside (0,1)"
+class Lam(float):
+    "An initial λ_S that `check_lam` has checked (a float strictly inside (0,1)): checking it again returns it as it is"
+    def __reduce__(self): return float, (float(self),)   # copied and pickled as the plain float it is
+
+def check_lam(lam_init:float) -> Lam:
+    "`lam_init` as a checked `Lam`, or a `ValueError` naming it if it is not strictly inside (0,1); a `Lam` comes back as it is"
+    if isinstance(lam_init, Lam): return lam_init
     try: lam = float(lam_init)
     except (TypeError, ValueError): raise ValueError(f"lam_init must be a number in (0, 1), got {lam_init!r}") from None
     if not 0 < lam < 1: raise ValueError(f"lam_init must be strictly between 0 and 1, got {lam_init!r}")
-    return lam
+    return Lam(lam)
 
 # %% ../nbs/api/00_layer.ipynb #c201f8fa
 def lam_to_v(lam_init:float, n_sources:int=1) -> Tensor:
@@ -42,7 +47,7 @@ class QuantaLayer(nn.Module):
         super().__init__()
         if n_sources < 1: raise ValueError(f"n_sources must be at least 1, got {n_sources}")
         self.lam_init,self.n_sources = check_lam(lam_init),n_sources
-        self.v = nn.Parameter(lam_to_v(lam_init, n_sources))
+        self.v = nn.Parameter(lam_to_v(self.lam_init, n_sources))
         self.act = act
 
     @property

@@ -18,19 +18,19 @@ from fastai.learner import Learner, Metric
 from fastai.callback.progress import ProgressCallback  # noqa: F401 (adds progress bars, `no_bar`)
 from fastprogress.fastprogress import IN_NOTEBOOK
 import fastai.callback.schedule  # noqa: F401 (adds `fit_one_cycle` and `lr_find` to every Learner)
-from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, step_stat, adam_step
+from fastai.optimizer import Optimizer, l2_reg, average_grad, average_sqr_grad, step_stat
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, top_k_accuracy, skm_to_fastai
 from .presets import Preset, get_preset
 from .models import QuantaCNN, QuantaModel, target_model
 from .streams import STREAMS, SeededStreams
 from .callbacks import LambdaTracker, InvTimeDecay, NanGuard
-from .recipe import precision_macro, recall_macro, keras_counts
+from .recipe import adam_eps, precision_macro, recall_macro, keras_counts
 
 # %% auto #0
-__all__ = ['METRIC_COLS', 'top3', 'KerasPR', 'quanta_metrics', 'keras_adam_step', 'torch_adam_step', 'QuantaOptimizer',
-           'preset_opt', 'random_seeds', 'preset_learner', 'quanta_splitter', 'seeded_model', 'QuantaLearner',
-           'quanta_learner', 'epoch_metrics', 'fit_run']
+__all__ = ['METRIC_COLS', 'top3', 'KerasPR', 'quanta_metrics', 'keras_adam_step', 'QuantaOptimizer', 'preset_opt', 'random_seeds',
+           'preset_learner', 'quanta_splitter', 'seeded_model', 'QuantaLearner', 'quanta_learner', 'epoch_metrics',
+           'fit_run']
 
 # %% ../nbs/api/07_learner.ipynb #b9b1a9e1
 def top3(inp, targ):
@@ -56,15 +56,11 @@ def quanta_metrics() -> list:
     return [accuracy, top3, skm_to_fastai(precision_macro), skm_to_fastai(recall_macro), KerasPR(), KerasPR(recall=True)]
 
 # %% ../nbs/api/07_learner.ipynb #2f0c3a11
-def keras_adam_step(p, lr, mom, step, sqr_mom, grad_avg, sqr_avg, eps, lr_mult=1., **kwargs):
-    "Keras' Adam step: `eps` added to the root of the squared average before its bias correction; the group's rate is `lr*lr_mult`"
+def keras_adam_step(p, lr, mom, step, sqr_mom, grad_avg, sqr_avg, eps, eps_mode='keras', lr_mult=1., **kwargs):
+    "Keras' Adam step in Keras' arithmetic, ε placed as `eps_mode` says (the recipe's `adam_eps`); the group's rate is `lr*lr_mult`"
     lr_t = lr*lr_mult*math.sqrt(1 - sqr_mom**step)/(1 - mom**step)
-    p.data.addcdiv_(grad_avg, sqr_avg.sqrt().add_(eps), value=-lr_t)
+    p.data.addcdiv_(grad_avg, sqr_avg.sqrt().add_(adam_eps(eps, sqr_mom, step, eps_mode, debiased=False)), value=-lr_t)
     return p
-
-def torch_adam_step(p, lr, lr_mult=1., **kwargs):
-    "fastai's `adam_step` (PyTorch's placement of `eps`) at the group's rate `lr*lr_mult`"
-    return adam_step(p, lr*lr_mult, **kwargs)
 
 class QuantaOptimizer(Optimizer):
     "fastai's `Optimizer`, where a `slice` of learning rates spreads over the groups without a multiplier; each group with one takes the last of them"
@@ -86,9 +82,8 @@ def preset_opt(params, # parameters, or a list of parameter groups
               ) -> Optimizer:
     "A fastai `Optimizer`: Adam with the preset's betas, eps and eps placement, L2 weight decay except on groups `no_wd`"
     p = get_preset(preset)
-    step = keras_adam_step if p.eps_mode == 'keras' else torch_adam_step
-    opt = (QuantaOptimizer if lr_mult else Optimizer)(params, [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, step],
-                    lr=lr, mom=p.beta1, sqr_mom=p.beta2, eps=p.eps, wd=p.wd, lr_mult=1.)
+    opt = (QuantaOptimizer if lr_mult else Optimizer)(params, [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, keras_adam_step],
+                    lr=lr, mom=p.beta1, sqr_mom=p.beta2, eps=p.eps, eps_mode=p.eps_mode, wd=p.wd, lr_mult=1.)
     for i in no_wd:
         for q in opt.param_lists[i]: opt.state[q]['do_wd'] = False
     for i,m in (lr_mult or {}).items(): opt.hypers[i]['lr_mult'] = m

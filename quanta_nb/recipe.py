@@ -26,11 +26,15 @@ def inv_time_lr(lr:float, # the initial learning rate
     return lr/(1 + decay*step)
 
 # %% ../nbs/api/05b_recipe.ipynb #729ce51c
-def adam_eps(preset, # a `Preset`: its `eps`, `beta2` and `eps_mode` ('keras' or 'torch')
+def adam_eps(eps:float, # the preset's `eps`
+             beta2:float, # the preset's `beta2`
              step:int, # the step about to be taken, counted from 1
+             eps_mode:str='keras', # the preset's `eps_mode`: 'keras' (ε before the bias correction) or 'torch' (after)
+             debiased:bool=True, # the ε is added to the bias-corrected root √v̂ (PyTorch's `Adam`), else to the raw root √v
             ) -> float:
-    "The ε for Adam's step number `step` when ε is added after the bias correction (PyTorch's placement), following `preset.eps_mode`"
-    return preset.eps/math.sqrt(1 - preset.beta2**step) if preset.eps_mode == 'keras' else preset.eps
+    "The ε that makes Adam's step number `step` follow `eps_mode`, for an Adam that adds it to the bias-corrected root (`debiased`) or to the raw one"
+    if eps_mode == 'keras': return eps/math.sqrt(1 - beta2**step) if debiased else eps
+    return eps if debiased else eps*math.sqrt(1 - beta2**step)
 
 # %% ../nbs/api/05b_recipe.ipynb #cd19adc7
 def quanta_mix(v:Tensor, # the QUANTA parameters: one per source, then the target's

@@ -114,7 +114,7 @@ class RunSpec:
     @property
     def members(self) -> list:
         "The run as a member of a fast-engine group, `[lam_init, run]` (as results record it)"
-        return [self.lam_init, self.run]
+        return [None if self.lam_init is None else float(self.lam_init), self.run]   # a plain float: group checkpoints load it safely
 
 def _one(xs:list): return xs[0] if len(xs) == 1 else xs
 

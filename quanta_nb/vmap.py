@@ -23,7 +23,7 @@ from .streams import dropout_mask
 from .recipe import inv_time_lr, adam_eps, quanta_mix, logit_metrics
 
 # %% auto #0
-__all__ = ['sequential_leaves', 'VmapQuanta', 'run_bytes', 'choose_k']
+__all__ = ['sequential_leaves', 'VmapQuanta', 'fast_engine_check', 'run_bytes', 'choose_k']
 
 # %% ../nbs/api/10_vmap.ipynb #056970b5
 def sequential_leaves(model:nn.Module, prefix:str='') -> list:
@@ -77,7 +77,8 @@ class VmapQuanta:
                  lam_init:float|list=0.9, # initial lambda_S, one for all runs or one per run
                  preset:str|Preset='paper', # optimiser settings and source_dropout
                  device:str|None=None, # where the runs live (default: the engine's device, else fastai's default device)
-                 engine:Engine|None=None): # its `amp` (bf16 autocast of the forward pass), `channels_last` and `compile` (default: none of them)
+                 engine:Engine|None=None, # its `amp` (bf16 autocast of the forward pass), `channels_last` and `compile` (default: none of them)
+                 image_shape:tuple=(3, 32, 32)): # the shape of one image, `(C,H,W)`: it sizes the dropout masks
         engine = engine or Engine()
         self.preset = preset = get_preset(preset)
         if not targets: raise ValueError("VmapQuanta needs at least one target")
@@ -87,41 +88,59 @@ class VmapQuanta:
         self.lam_init = [check_lam(l) for l in lams]
         self.device,self.amp,self.channels_last = torch.device(device or engine.device or default_device()),engine.amp,engine.channels_last
         if isinstance(layer, (list, tuple)): raise ValueError(f"The fast engine studies one layer per run, got {layer}; use the fastai engine for several")
-        self.layer = resolve_layer(targets[0], layer)
-        for t in targets: check_same_structure(source, t, [self.layer])
+        self.layer,self.image_shape = fast_engine_check(source, targets[0], layer, image_shape),tuple(image_shape)
+        for t in targets[1:]: check_same_structure(source, t, [self.layer])
         self.t_leaves = sequential_leaves(targets[0])
-        _check_leaves(self.t_leaves, 'target')
         names = [n for n,_ in self.t_leaves]
-        if self.layer not in names: raise ValueError(f"Layer {self.layer!r} is not a module the target runs in sequence")
-        s_leaves = dict(sequential_leaves(source))
-        missing = [n for n in names[:names.index(self.layer)+1] if n not in s_leaves]
-        if missing: raise ValueError(f"The source has no module {missing[0]!r} in sequence; is it built like the target?")
         self.source = copy.deepcopy(source).to(self.device).eval().requires_grad_(False)
         if self.channels_last: self.source = self.source.to(memory_format=torch.channels_last)
         s_leaves = dict(sequential_leaves(self.source))
         self.s_leaves = [(n, s_leaves[n]) for n in names[:names.index(self.layer)+1]]
-        _check_leaves(self.s_leaves, 'source')
         params,buffers = stack_module_state(targets)
         self.params = {k:v.detach().to(self.device).requires_grad_() for k,v in params.items()}
         self.buffers = {k:v.detach().to(self.device) for k,v in buffers.items()}
         self.dtype = next(iter(self.params.values())).dtype
         self.v = torch.stack([lam_to_v(l) for l in self.lam_init]).to(self.device, self.dtype).requires_grad_()
         self._template = copy.deepcopy(targets[0]).cpu()
-        self.drops = _dropouts(targets[0], self.s_leaves if preset.source_dropout else [], self.t_leaves)
+        self.drops = _dropouts(targets[0], self.s_leaves if preset.source_dropout else [], self.t_leaves, self.image_shape)
         self.train_iter = 0
         self.opt = self._make_opt()
         self._train_loss = vmap(self._loss, randomness='error')
         if engine.compile: self._train_loss = torch.compile(self._train_loss, **({} if engine.compile is True else dict(mode=engine.compile)))
 
 # %% ../nbs/api/10_vmap.ipynb #3e1d5a70
-def _dropouts(model:nn.Module, s_leaves:list, t_leaves:list) -> list:
-    "`(side, name, p, shape)` of the dropout layers that draw masks in training, source side first, in forward order"
+def _dropouts(model:nn.Module, s_leaves:list, t_leaves:list, image_shape:tuple=(3, 32, 32)) -> list:
+    "`(side, name, p, shape)` of the dropout layers that draw masks in training on images of `image_shape`, source side first, in forward order"
     meta = copy.deepcopy(model).to('meta')
-    shapes,x = {},torch.empty(1, 3, 32, 32, device='meta', dtype=next(meta.parameters()).dtype)
+    shapes,x = {},torch.empty(1, *image_shape, device='meta', dtype=next(meta.parameters()).dtype)
     for n,m in sequential_leaves(meta):
         x = m(x); shapes[n] = tuple(x.shape[1:])
     keep = lambda leaves: [(n, m.p, shapes[n]) for n,m in leaves if isinstance(m, nn.Dropout) and m.p > 0]
     return [('source', *d) for d in keep(s_leaves)] + [('target', *d) for d in keep(t_leaves)]
+
+# %% ../nbs/api/10_vmap.ipynb #3e1d5a72
+def fast_engine_check(source:nn.Module, # the trained source
+                      target:nn.Module, # a fresh target of the same architecture
+                      layer:int|str=0, # the studied layer: a module name or an index into the transferable layers
+                      image_shape:tuple=(3, 32, 32), # the shape of one image, `(C,H,W)`
+                     ) -> str:
+    "The module name of `layer` if the fast engine can train QUANTA there with `source` and `target` on images of `image_shape`; else a `ValueError` saying why"
+    name = resolve_layer(target, layer)
+    check_same_structure(source, target, [name])
+    t_leaves,s_leaves = sequential_leaves(target),dict(sequential_leaves(source))
+    _check_leaves(t_leaves, 'target')
+    names = [n for n,_ in t_leaves]
+    if name not in names: raise ValueError(f"Layer {name!r} is not a module the target runs in sequence")
+    missing = [n for n in names[:names.index(name)+1] if n not in s_leaves]
+    if missing: raise ValueError(f"The source has no module {missing[0]!r} in sequence; is it built like the target?")
+    _check_leaves([(n, s_leaves[n]) for n in names[:names.index(name)+1]], 'source')
+    odd = [(n, m) for n,m in target.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and type(m) is not nn.Dropout and m.p > 0]
+    if odd: raise ValueError(f"The target's {odd[0][0]!r} is a {type(odd[0][1]).__name__}; the fast engine draws nn.Dropout masks only")
+    try: _dropouts(target, [], t_leaves, image_shape)
+    except Exception as e:
+        raise ValueError(f"The target cannot run on {'x'.join(map(str, image_shape[1:]))} images ({type(e).__name__}); "
+                         f"give the fast engine the images' shape (`image_shape`)") from None
+    return name
 
 # %% ../nbs/api/10_vmap.ipynb #6a1c2b32
 @patch
@@ -194,6 +213,8 @@ def loss_and_grads(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -
     xb,yb = self._to(xb),yb.to(self.device)
     if xb.shape[0] != self.K or yb.shape[:2] != xb.shape[:2]:
         raise ValueError(f"Expected K={self.K} batches: xb [K,B,...] and yb [K,B], got {tuple(xb.shape)} and {tuple(yb.shape)}")
+    if self.drops and tuple(xb.shape[2:]) != self.image_shape:
+        raise ValueError(f"Images of shape {tuple(xb.shape[2:])}, but the dropout masks are sized for {self.image_shape} (`image_shape`)")
     K,B = xb.shape[:2]
     with record_function('masks'): src_masks,tgt_masks = self.draw_masks(B, gens)
     with self._autocast(), record_function('forward'):
@@ -211,7 +232,7 @@ def train_step(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -> Te
     "One optimiser step of every run on its own batch (dropout masks from `gens`); returns the K losses (before the step)"
     losses,grads = self.loss_and_grads(xb, yb, gens)
     p,t = self.preset,self.train_iter + 1
-    lr,eps = inv_time_lr(p.lr, p.lr_decay, self.train_iter),adam_eps(p, t)   # the recipe's schedule and ε rule
+    lr,eps = inv_time_lr(p.lr, p.lr_decay, self.train_iter),adam_eps(p.eps, p.beta2, t, p.eps_mode)   # the recipe's schedule and ε rule
     for grp,l in zip(self.opt.param_groups, (lr, lr*p.lam_lr_mult)): grp.update(lr=l, eps=eps)
     for w,g in zip(self._trainable, grads.values()): w.grad = g
     with record_function('optimiser'):
