@@ -295,18 +295,26 @@ def cmd_status(dir:str, # folder of a sweep
     return st
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
-def cmd_report(dir:str, # folder of a sweep
+def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, one per source network", dict(nargs='+')],
                figures:bool=True): # also draw the figures; --no-figures writes the tables only
-    "Aggregate a sweep's results into DIR/summary.csv and the paper's figures"
+    "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
     import pandas as pd
     from quanta_nb.report import report
-    if Path(dir).is_dir(): _writable('DIR', dir)
-    df = report(dir, figures=figures)
-    cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
-    with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
-    for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
-        if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
-    print(f"wrote {Path(dir)/'summary.csv'}" + (' and figures' if figures else ''))
+    from quanta_nb.verdicts import verdict_tables
+    for d in dirs:
+        if Path(d).is_dir(): _writable('DIR', d)
+    for d in dirs:
+        df = report(d, figures=figures)
+        cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
+        with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
+        for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
+            if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
+        print(f"wrote {Path(d)/'summary.csv'}" + (' and figures' if figures else ''))
+    if not (df[df.kind == 'quanta'].label.isin(['AnA', 'AnB'])).any(): return df     # the paper's findings need its experiments
+    plateau,ver = verdict_tables(dirs)
+    print(f"plateau: {plateau.settled.sum()} of {len(plateau)} cells settled (slope of lambda_S over the last {plateau.attrs['last_n']} "
+          f"epochs within +-0.002 per epoch, 95% interval); verdicts: " + ', '.join(f"{n} {v}" for v,n in ver.verdict.value_counts().items()))
+    print(f"wrote {plateau.attrs['out']/'plateau.csv'} and {plateau.attrs['out']/'verdicts.csv'}")
     return df
 
 # %% ../nbs/api/20_cli.ipynb #99924eb0
@@ -402,7 +410,7 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
                 source:Annotated[str, "the trained source's weights: a state_dict file, fastai's learn.save file or a quanta-nb checkpoint", dict(required=True)]=None,
                 data:Annotated[str, 'image folder of the new task: train/ and valid/ (or test/), a folder per class in each', dict(required=True)]=None,
                 out:Annotated[str, 'results folder (one file per run; re-run the same command to resume)', dict(required=True)]=None,
-                layers:Annotated[str, 'layers to profile: digits are indices into the conv and linear layers, other text module names (default: all but the output layer)', dict(nargs='+')]=None,
+                layers:Annotated[str, 'layers to profile: digits are indices into the conv and linear layers, other text module names; name:TEXT or index:N settle a name made of digits (default: all but the output layer)', dict(nargs='+')]=None,
                 runs:int=3, # runs per layer
                 epochs:int=None, # epochs per run (default: the preset's)
                 preset:Opt.preset='demo', # protocol preset: optimiser, learning rates, last_n (--set changes any of its settings)
@@ -441,7 +449,9 @@ def cmd_profile(model:Annotated[str, 'your network as package.module:function, w
     print(f"profile of {model}: {len(names)} layer(s) x {runs} run(s), {p.epochs} epochs each (--preset {p.name}), "
           f"{len(dls.vocab)} classes, into {out}")
     prof = layer_profile(src, make, dls, out, names, runs, p, seed)
-    print(f"engine {prof.attrs['engine']}: " + ('a Learner per run' if prof.attrs['engine'] == 'fastai' else "the runs of each layer trained at once"))
+    e = prof.attrs['engine']
+    print(f"engine {e} ({'a Learner per run' if e == 'fastai' else 'the runs of each layer trained at once'}): {prof.attrs['engine_note']}"
+          + (f"; {prof.attrs['done_before']} of the {len(prof)*runs} runs were already in {out}" if prof.attrs['done_before'] else ''))
     decision = freeze_point(prof, threshold)
     atomic_write(out/'profile.csv', prof.to_csv(index=False))
     ax = plot_profile(prof, decision); ax.figure.savefig(out/'profile.png', dpi=120); plt.close(ax.figure)

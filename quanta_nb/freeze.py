@@ -126,7 +126,7 @@ def _profile_engine(engine:str|None, # 'fast', 'fastai', or None to choose
     made = {((r.get('provenance') or {}).get('engine') or {}).get('name', 'fastai') for r in results if r.get('kind') == 'quanta'}
     if len(made) > 1: raise ValueError(f"{out} holds profile runs of both engines ({sorted(made)}): choose another folder")
     engine = engine or next(iter(made), None) or ('fastai' if why else 'fast')
-    if engine == 'fast' and why: raise ValueError(f"The fast engine cannot train this network ({why}); engine='fastai' (a Learner per run) trains any network")
+    if engine == 'fast' and why: raise ValueError(f"The fast engine cannot train this network: {why}; engine='fastai' (a Learner per run) trains any network")
     if made and engine not in made:
         raise ValueError(f"{out} holds profile runs of the {next(iter(made))} engine: resume it with engine={next(iter(made))!r} (or leave engine "
                          f"unset), or profile into another folder")
@@ -134,6 +134,15 @@ def _profile_engine(engine:str|None, # 'fast', 'fastai', or None to choose
 
 # %% ../nbs/api/23_freeze.ipynb #52a88231
 def _plain(t): return t.as_subclass(torch.Tensor)
+
+def _runs_on(model:nn.Module, dls):
+    "Refuse, before any training, a network that cannot run on two validation images of `dls`"
+    xb = _plain(dls.valid.one_batch()[0][:2]).cpu()
+    try:
+        with torch.no_grad(): model.eval()(xb)
+    except Exception as e:
+        why = str(e).strip().splitlines()[0][:200] if str(e).strip() else ''
+        raise ValueError(f"The network cannot run on the data's images, of shape {tuple(xb.shape[1:])} ({type(e).__name__}: {why})") from None
 
 def _run_loader(dls, seeds:dict, epoch:int):
     "A training loader of `dls` (its transforms) in the order the run's 'order' stream gives epoch `epoch`, as `SeededStreams` orders fastai's"
@@ -202,7 +211,7 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
                   seed:int=0, # the base seed of the runs' streams
                   **kwargs, # `engine=`: 'fast', 'fastai' or an `Engine` (the fast engine's `amp`, `eval_bs`, ...); unset: the folder's, else the fast one where it can run
                  ) -> pd.DataFrame:
-    "λ_S of each of `layers` of `source` for the task of `dls`: `runs` one-layer QUANTA runs each, written to `out`; the profile, its engine in `attrs['engine']`"
+    "λ_S of each of `layers` of `source` for the task of `dls`: `runs` one-layer QUANTA runs each, written to `out`; the profile; `attrs` says its engine, why, and how many runs were already done"
     if set(kwargs) - {'engine'}: raise TypeError(f"layer_profile got unknown setting(s) {sorted(set(kwargs) - {'engine'})}; its one other setting is engine=")
     eng = kwargs.get('engine')
     eng = eng if isinstance(eng, Engine) else Engine(eng)                     # an unknown engine's name is refused here
@@ -211,14 +220,19 @@ def layer_profile(source:nn.Module, # the trained source network (kept frozen)
     if int(runs) < 1: raise ValueError(f"runs must be at least 1, got {runs}")
     target = make_target(len(dls.vocab))
     check_same_structure(source, target, names)                               # a target that cannot be mixed fails now
+    _runs_on(target, dls)                                                     # and one that cannot take the images
     study = _study(source, dls, preset, seed)
-    engine = _profile_engine(eng.name, _fast_reason(source, target, names, dls), _check_folder(out, study), out)
+    why,results = _fast_reason(source, target, names, dls),_check_folder(out, study)
+    engine = _profile_engine(eng.name, why, results, out)
     jobs = [Job('quanta', 'target', all_names.index(n), 0.9, r) for r in range(int(runs)) for n in names]
+    done = sum(job_status(out, j) == 'done' for j in jobs)
     if engine == 'fast':
         _train_groups(out, jobs, lambda js: _fast_group(source, make_target, dls, js, all_names[js[0].layer], preset, seed, study, eng), 'profile layers')
     else: _train_jobs(out, jobs, lambda j: _profile_run(source, make_target, dls, j, all_names[j.layer], preset, seed, study), 'profile runs')
     table = profile_table(out, names, int(runs))                              # what was asked, whatever else the folder holds
-    table.attrs['engine'] = engine
+    table.attrs.update(engine=engine, done_before=done, engine_note=(
+        'as asked' if eng.name else f"the fast engine cannot train this network: {why}" if engine == 'fastai' and why
+        else "the engine of the runs already in the folder" if engine == 'fastai' else 'it can train this network'))
     return table
 
 # %% ../nbs/api/23_freeze.ipynb #272a3853

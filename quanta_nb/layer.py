@@ -16,16 +16,19 @@ __all__ = ['Lam', 'check_lam', 'lam_to_v', 'QuantaLayer']
 
 # %% ../nbs/api/00_layer.ipynb #2491e97e
 class Lam(float):
-    "An initial λ_S that `check_lam` has checked (a float strictly inside (0,1)): checking it again returns it as it is"
-    def __reduce__(self): return float, (float(self),)   # copied and pickled as the plain float it is
+    "An initial λ_S, checked when made: a float strictly inside (0,1), or a `ValueError` naming the value"
+    def __new__(cls, lam_init):
+        try: lam = float(lam_init)
+        except (TypeError, ValueError): raise ValueError(f"lam_init must be a number in (0, 1), got {lam_init!r}") from None
+        if not 0 < lam < 1: raise ValueError(f"lam_init must be strictly between 0 and 1, got {lam_init!r}")
+        return super().__new__(cls, lam)
+    # Copies and pickles are plain floats (pickled as `float(x)`, which `torch.load(weights_only=True)` refuses: a
+    # checkpoint stores `float(lam)`, as a fast-engine group's does)
+    def __reduce__(self): return float, (float(self),)
 
 def check_lam(lam_init:float) -> Lam:
-    "`lam_init` as a checked `Lam`, or a `ValueError` naming it if it is not strictly inside (0,1); a `Lam` comes back as it is"
-    if isinstance(lam_init, Lam): return lam_init
-    try: lam = float(lam_init)
-    except (TypeError, ValueError): raise ValueError(f"lam_init must be a number in (0, 1), got {lam_init!r}") from None
-    if not 0 < lam < 1: raise ValueError(f"lam_init must be strictly between 0 and 1, got {lam_init!r}")
-    return Lam(lam)
+    "`lam_init` as a checked `Lam` (a `ValueError` naming it if it is not strictly inside (0,1)); a `Lam` comes back as it is"
+    return lam_init if isinstance(lam_init, Lam) else Lam(lam_init)
 
 # %% ../nbs/api/00_layer.ipynb #c201f8fa
 def lam_to_v(lam_init:float, n_sources:int=1) -> Tensor:

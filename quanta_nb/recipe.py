@@ -33,6 +33,8 @@ def adam_eps(eps:float, # the preset's `eps`
              debiased:bool=True, # the ε is added to the bias-corrected root √v̂ (PyTorch's `Adam`), else to the raw root √v
             ) -> float:
     "The ε that makes Adam's step number `step` follow `eps_mode`, for an Adam that adds it to the bias-corrected root (`debiased`) or to the raw one"
+    if eps_mode not in ('keras', 'torch'): raise ValueError(f"eps_mode must be 'keras' or 'torch', got {eps_mode!r}")
+    if step < 1: raise ValueError(f"Adam's steps count from 1, got step {step}")
     if eps_mode == 'keras': return eps/math.sqrt(1 - beta2**step) if debiased else eps
     return eps if debiased else eps*math.sqrt(1 - beta2**step)
 

@@ -6,18 +6,21 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/verdicts.html.md"""
 
 # %% ../nbs/api/22_verdicts.ipynb #a614e481
 from __future__ import annotations
+import os
+from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from .data import task_letter
+from fastcore.basics import listify
+from .data import experiment_label
 
 # %% auto #0
-__all__ = ['run_frame', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts']
+__all__ = ['run_frame', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables']
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
 def run_frame(results:list[dict]) -> pd.DataFrame:
     "One row per finished QUANTA run: source, label (AnA/AnB), layer, lam_init, run, final lam_s and acc, lam_s per epoch"
-    rows = [dict(source=(r['provenance'].get('source_sha256') or '-')[:8], label='An' + task_letter(r['config']['task']),
+    rows = [dict(source=(r['provenance'].get('source_sha256') or '-')[:8], label=experiment_label(r['config']['task']),
                  layer=r['config']['layer'], lam_init=r['config']['lam_init'], run=r['config']['run'],
                  lam_s=r['final']['lam_s'], acc=r['final']['acc'], curve=list(r['epochs']['lam_s']))
             for r in results if r['kind'] == 'quanta' and r['status'] == 'ok']
@@ -142,3 +145,24 @@ def verdicts(runs:pd.DataFrame, # `run_frame`'s table (one or several sources)
     df['p_holm'] = holm(df.p)
     df['verdict'] = [_verdict(r, alpha) for r in df.to_dict('records')]
     return df.drop(columns=['_sign_ok', '_kind'])
+
+# %% ../nbs/api/22_verdicts.ipynb #ec24d751
+def verdict_tables(dirs:list, # the study's sweep folders, one per source network
+                   out:str|Path|None=None, # where plateau.csv and verdicts.csv go (default: the folder, or the folders' common parent)
+                   **kwargs, # `verdicts`' `threshold`, `margin` and `alpha`
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The plateau and verdict tables of the QUANTA runs in `dirs`, with the runs' own `last_n`, written to `out`"
+    from quanta_nb.report import load_results
+    from quanta_nb.store import atomic_write
+    dirs = [Path(d) for d in listify(dirs)]
+    results = [r for d in dirs for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
+    if not results: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, dirs))}")
+    lasts = {r['config']['preset']['last_n'] for r in results}
+    if len(lasts) > 1: raise ValueError(f"The runs average different numbers of final epochs (last_n {sorted(lasts)}): one study per call")
+    runs,last_n = run_frame(results),lasts.pop()
+    plateau,ver = plateau_table(runs, last_n, kwargs.get('threshold', 0.002)),verdicts(runs, last_n, **kwargs)
+    out = Path(out) if out is not None else dirs[0] if len(dirs) == 1 else Path(os.path.commonpath([d.resolve() for d in dirs]))
+    atomic_write(out/'plateau.csv', plateau.to_csv(index=False))
+    atomic_write(out/'verdicts.csv', ver.to_csv(index=False))
+    plateau.attrs.update(last_n=last_n, out=out)
+    return plateau, ver

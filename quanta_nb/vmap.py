@@ -42,8 +42,10 @@ def _check_leaves(leaves:list, what:str):
             raise ValueError(f"The {what}'s batch norm {n!r} needs affine=True, track_running_stats=True and a momentum")
         known = isinstance(m, (*WEIGHTED, _BN, nn.Dropout))
         if not known and (any(True for _ in m.parameters()) or any(True for _ in m.buffers())):
-            raise ValueError(f"The fast engine runs a chain of nn.Sequential (like QuantaCNN); the {what}'s module "
-                             f"{n or 'model'!r} ({type(m).__name__}) has weights it cannot run functionally")
+            if not n: raise ValueError(f"The fast engine runs a chain of nn.Sequential (like QuantaCNN); the {what} is a "
+                                       f"{type(m).__name__} with a forward of its own")
+            raise ValueError(f"The {what}'s module {n!r} ({type(m).__name__}) has weights the fast engine cannot run: in a chain "
+                             f"of nn.Sequential it runs conv, linear, batch-norm and dropout modules, and weightless ones")
 
 # %% ../nbs/api/10_vmap.ipynb #d8b1e4a0
 def _leaf(name:str, m:nn.Module, x:Tensor, params:dict, buffers:dict, train:bool, new:dict, masks:dict) -> Tensor:
@@ -89,7 +91,9 @@ class VmapQuanta:
         self.device,self.amp,self.channels_last = torch.device(device or engine.device or default_device()),engine.amp,engine.channels_last
         if isinstance(layer, (list, tuple)): raise ValueError(f"The fast engine studies one layer per run, got {layer}; use the fastai engine for several")
         self.layer,self.image_shape = fast_engine_check(source, targets[0], layer, image_shape),tuple(image_shape)
-        for t in targets[1:]: check_same_structure(source, t, [self.layer])
+        shapes = [{k:v.shape for k,v in t.state_dict().items()} for t in targets]
+        odd = next((k for k,s in enumerate(shapes) if s != shapes[0]), None)
+        if odd is not None: raise ValueError(f"Target {odd} differs from target 0 in its weights' names or shapes: the K runs train one architecture")
         self.t_leaves = sequential_leaves(targets[0])
         names = [n for n,_ in self.t_leaves]
         self.source = copy.deepcopy(source).to(self.device).eval().requires_grad_(False)
@@ -138,8 +142,9 @@ def fast_engine_check(source:nn.Module, # the trained source
     if odd: raise ValueError(f"The target's {odd[0][0]!r} is a {type(odd[0][1]).__name__}; the fast engine draws nn.Dropout masks only")
     try: _dropouts(target, [], t_leaves, image_shape)
     except Exception as e:
-        raise ValueError(f"The target cannot run on {'x'.join(map(str, image_shape[1:]))} images ({type(e).__name__}); "
-                         f"give the fast engine the images' shape (`image_shape`)") from None
+        why = str(e).strip().splitlines()[0][:200] if str(e).strip() else ''
+        raise ValueError(f"The target cannot run on images of shape {tuple(image_shape)} ({type(e).__name__}: {why}); "
+                         f"give the fast engine the images' shape `(C,H,W)` (`image_shape`)") from None
     return name
 
 # %% ../nbs/api/10_vmap.ipynb #6a1c2b32

@@ -92,3 +92,20 @@ def test_names_are_the_packages():
     from quanta_nb.presets import PRESETS
     assert list(TASK_NAMES) == [*TASKS, *TASKS.values()] == ['A', 'B', 'cifar10', 'cifar100']
     assert list(ENGINE_NAMES) == list(ENGINES) and PRESET_NAMES == list(PRESETS)
+
+def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
+    "`quanta report s0 s1`: each folder's summary, then the plateau and verdict tables of both sources, in their parent"
+    import shutil
+    from conftest import ROOT
+    from quanta_nb.report import load_results
+    from quanta_nb.verdicts import run_frame, plateau_table, verdicts
+    dirs = [tmp_path/'study'/s for s in ('s0', 's1')]
+    for s,d in zip(('s0', 's1'), dirs): shutil.copytree(ROOT/'results'/'cifar-converged'/s/'runs', d/'runs')
+    r = quanta('report', *dirs, '--no-figures')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert all((d/'summary.csv').exists() for d in dirs)
+    runs = run_frame([x for d in dirs for x in load_results(d)[0]])
+    got = pd.read_csv(tmp_path/'study'/'verdicts.csv')
+    assert got.verdict.tolist() == verdicts(runs, 5).verdict.tolist()
+    assert pd.read_csv(tmp_path/'study'/'plateau.csv').settled.tolist() == plateau_table(runs, 5).settled.tolist()
+    assert runs.source.nunique() == 2 and 'plateau:' in r.stdout and 'verdicts:' in r.stdout

@@ -145,3 +145,7 @@ def test_a_network_that_is_not_a_chain_is_profiled_by_the_fastai_engine(user, tm
     assert r.returncode == 0, r.stderr[-3000:]
     assert [p['layer'] for p in rows(out/'profile.csv')] == ['stem']
     assert [engine(p) for p in (out/'runs').glob('*.json')] == ['fastai']       # a residual forward: a Learner per run
+    assert 'engine fastai (a Learner per run): the fast engine cannot train this network' in r.stdout, r.stdout
+    again = quanta('profile', '--model', 'nets:skip', '--source', tmp_path/'skip.pth', '--data', user/'images', '--out', out,
+                   '--layers', '0', '--runs', '1', '--epochs', '1', cwd=user)
+    assert again.returncode == 0 and '1 of the 1 runs were already in' in again.stdout, again.stdout
