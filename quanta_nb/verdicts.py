@@ -10,12 +10,14 @@ import os
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import matplotlib.pyplot as plt
 from scipy import stats
 from fastcore.basics import listify
 from .data import experiment_label
 
 # %% auto #0
-__all__ = ['run_frame', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables']
+__all__ = ['run_frame', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables', 'budget_table',
+           'plot_budget']
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
 def run_frame(results:list[dict]) -> pd.DataFrame:
@@ -166,3 +168,46 @@ def verdict_tables(dirs:list, # the study's sweep folders, one per source networ
     atomic_write(out/'verdicts.csv', ver.to_csv(index=False))
     plateau.attrs.update(last_n=last_n, out=out)
     return plateau, ver
+
+# %% ../nbs/api/22_verdicts.ipynb #ec24d761
+_BUDGET = ('epochs', 'lam_lr_mult', 'last_n')
+
+def _study_cells(dirs:list) -> tuple[pd.DataFrame, dict]:
+    "The QUANTA cells of the runs in `dirs` (pooled over their sources) and the budget they were measured with"
+    from quanta_nb.report import load_results, summarize
+    res = [r for d in listify(dirs) for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
+    if not res: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, listify(dirs)))}")
+    budget = {k:sorted({r['config']['epochs'] if k == 'epochs' else r['config']['preset'][k] for r in res}) for k in _BUDGET}
+    mixed = [k for k,v in budget.items() if len(v) > 1]
+    if mixed: raise ValueError(f"The runs of {', '.join(map(str, listify(dirs)))} differ in {mixed}: one budget per study")
+    cells = summarize(res)[['label', 'layer', 'lam_init', 'n_runs', 'lam_s_mean', 'lam_s_ci95', 'acc_mean']]
+    return cells, {k:v[0] for k,v in budget.items()}
+
+def budget_table(short:list, # the folders of the study with the smaller budget (one per source)
+                 long:list, # the folders of the study with the larger budget
+                ) -> pd.DataFrame:
+    "λ_S and accuracy of each cell (label, layer, lam_init) run in both studies, side by side, and λ_S's change; `attrs` holds each budget"
+    (a,sa),(b,sb) = _study_cells(short),_study_cells(long)
+    t = a.merge(b, on=['label', 'layer', 'lam_init'], suffixes=('_short', '_long'))
+    t['lam_s_change'] = t.lam_s_mean_long - t.lam_s_mean_short
+    t.attrs.update(short=sa, long=sb)
+    return t
+
+def _budget_text(b:dict) -> str: return f"{b['epochs']} epochs, v at {b['lam_lr_mult']:g}x, mean of last {b['last_n']}"
+
+def plot_budget(table:pd.DataFrame) -> plt.Figure:
+    "λ_S per layer of each experiment, the short study dashed beside the long one solid, one colour per initial λ_S (95% intervals)"
+    labels = sorted(table.label.unique())
+    fig,axs = plt.subplots(1, len(labels), figsize=(4.2*len(labels), 3.4), sharey=True, squeeze=False)
+    for ax,label in zip(axs[0], labels):
+        for i,(lam,g) in enumerate(table[table.label == label].groupby('lam_init', sort=False)):
+            g = g.sort_values('layer')
+            for side,ls,mk in (('short', '--', 'o'), ('long', '-', 's')):
+                ax.errorbar(g.layer, g[f'lam_s_mean_{side}'], yerr=g[f'lam_s_ci95_{side}'].fillna(0), ls=ls, marker=mk, color=f'C{i}',
+                            capsize=3, label=f"λ_init {lam:g}, " + _budget_text(table.attrs[side]))
+        ax.set_title(label); ax.set_xlabel('layer'); ax.set_xticks(sorted(table.layer.unique()))
+    axs[0][0].set_ylabel('final λ_S')
+    handles,names = axs[0][0].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, names, loc='upper center', ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0), frameon=False)
+    return fig
