@@ -16,8 +16,8 @@ from fastcore.basics import listify
 from .data import experiment_label
 
 # %% auto #0
-__all__ = ['run_frame', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables', 'budget_table',
-           'plot_budget']
+__all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables',
+           'budget_table', 'plot_budget']
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
 def run_frame(results:list[dict]) -> pd.DataFrame:
@@ -27,6 +27,28 @@ def run_frame(results:list[dict]) -> pd.DataFrame:
                  lam_s=r['final']['lam_s'], acc=r['final']['acc'], curve=list(r['epochs']['lam_s']))
             for r in results if r['kind'] == 'quanta' and r['status'] == 'ok']
     return pd.DataFrame(rows, columns=['source', 'label', 'layer', 'lam_init', 'run', 'lam_s', 'acc', 'curve'])
+
+# %% ../nbs/api/22_verdicts.ipynb #5a1e0002
+def plot_runs(runs:pd.DataFrame, # `run_frame`'s table
+             ) -> plt.Figure:
+    "Each run's final λ_S by layer, a panel per experiment: colour by initial λ_S, marker by source, sources side by side"
+    labels,sources = sorted(runs.label.unique()),sorted(runs.source.unique())
+    inits = sorted(runs.lam_init.unique(), reverse=True)
+    fig,axs = plt.subplots(1, len(labels), figsize=(4.2*len(labels), 3.4), sharey=True, squeeze=False)
+    layers = sorted(runs.layer.unique(), key=str)
+    for ax,label in zip(axs[0], labels):
+        for j,s in enumerate(sources):
+            for i,lam in enumerate(inits):
+                g = runs[(runs.label == label) & (runs.source == s) & (runs.lam_init == lam)]
+                x = [layers.index(l) + 0.12*(j - (len(sources) - 1)/2) for l in g.layer]
+                ax.scatter(x, g.lam_s, color=f'C{i}', marker='os^v'[j % 4], alpha=0.8, s=22,
+                           label=f"λ_init {lam:g}, source {s}")
+        ax.set_title(label); ax.set_xlabel('layer'); ax.set_xticks(range(len(layers)), [str(l) for l in layers])
+    axs[0][0].set_ylabel('final λ_S')
+    fig.tight_layout()
+    handles,names = axs[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc='upper center', ncol=len(inits), fontsize=8, bbox_to_anchor=(0.5, 0.0), frameon=False)
+    return fig
 
 # %% ../nbs/api/22_verdicts.ipynb #fbd5a10b
 def final_slope(curve:list, last_n:int=5) -> float:
