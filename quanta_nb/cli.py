@@ -303,14 +303,16 @@ def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, on
     from quanta_nb.verdicts import verdict_tables
     for d in dirs:
         if Path(d).is_dir(): _writable('DIR', d)
+    labels = set()
     for d in dirs:
         df = report(d, figures=figures)
+        labels |= set(df[df.kind == 'quanta'].label)
         cols = [c for c in ('kind', 'label', 'layer', 'lam_init', 'n_runs', 'n_failed', 'lam_s_mean', 'lam_s_ci95', 'acc_mean', 'T_mean') if c in df]
         with pd.option_context('display.width', 200, 'display.max_columns', 30): print(df[cols].round(4).to_string(index=False))
         for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
             if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
         print(f"wrote {Path(d)/'summary.csv'}" + (' and figures' if figures else ''))
-    if not (df[df.kind == 'quanta'].label.isin(['AnA', 'AnB'])).any(): return df     # the paper's findings need its experiments
+    if not labels & {'AnA', 'AnB'}: return df                                  # the paper's findings need its experiments
     plateau,ver = verdict_tables(dirs)
     print(f"plateau: {plateau.settled.sum()} of {len(plateau)} cells settled (slope of lambda_S over the last {plateau.attrs['last_n']} "
           f"epochs within +-0.002 per epoch, 95% interval); verdicts: " + ', '.join(f"{n} {v}" for v,n in ver.verdict.value_counts().items()))

@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 from scipy import stats
 from fastcore.basics import listify
 from .data import experiment_label
+from .store import atomic_write
+from .report import load_results, summarize
 
 # %% auto #0
 __all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables',
@@ -171,16 +173,18 @@ def verdicts(runs:pd.DataFrame, # `run_frame`'s table (one or several sources)
     return df.drop(columns=['_sign_ok', '_kind'])
 
 # %% ../nbs/api/22_verdicts.ipynb #ec24d751
+def _quanta_results(dirs:list) -> list[dict]:
+    "The finished QUANTA runs of the sweep folders `dirs`, or a `ValueError` if there are none"
+    res = [r for d in listify(dirs) for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
+    if not res: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, listify(dirs)))}")
+    return res
+
 def verdict_tables(dirs:list, # the study's sweep folders, one per source network
                    out:str|Path|None=None, # where plateau.csv and verdicts.csv go (default: the folder, or the folders' common parent)
                    **kwargs, # `verdicts`' `threshold`, `margin` and `alpha`
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The plateau and verdict tables of the QUANTA runs in `dirs`, with the runs' own `last_n`, written to `out`"
-    from quanta_nb.report import load_results
-    from quanta_nb.store import atomic_write
-    dirs = [Path(d) for d in listify(dirs)]
-    results = [r for d in dirs for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
-    if not results: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, dirs))}")
+    dirs,results = [Path(d) for d in listify(dirs)],_quanta_results(dirs)
     lasts = {r['config']['preset']['last_n'] for r in results}
     if len(lasts) > 1: raise ValueError(f"The runs average different numbers of final epochs (last_n {sorted(lasts)}): one study per call")
     runs,last_n = run_frame(results),lasts.pop()
@@ -196,9 +200,7 @@ _BUDGET = ('epochs', 'lam_lr_mult', 'last_n')
 
 def _study_cells(dirs:list) -> tuple[pd.DataFrame, dict]:
     "The QUANTA cells of the runs in `dirs` (pooled over their sources) and the budget they were measured with"
-    from quanta_nb.report import load_results, summarize
-    res = [r for d in listify(dirs) for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
-    if not res: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, listify(dirs)))}")
+    res = _quanta_results(dirs)
     budget = {k:sorted({r['config']['epochs'] if k == 'epochs' else r['config']['preset'][k] for r in res}) for k in _BUDGET}
     mixed = [k for k,v in budget.items() if len(v) > 1]
     if mixed: raise ValueError(f"The runs of {', '.join(map(str, listify(dirs)))} differ in {mixed}: one budget per study")
