@@ -296,11 +296,15 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, one per source network", dict(nargs='+')],
-               figures:bool=True): # also draw the figures; --no-figures writes the tables only
+               figures:bool=True, # also draw the figures; --no-figures writes the tables only
+               against:Annotated[str, "another study's folders, the same cells with another budget: budget.csv sets them side by side", dict(nargs='+')]=None):
     "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
     import pandas as pd
     from quanta_nb.report import report
-    from quanta_nb.verdicts import verdict_tables
+    from quanta_nb.verdicts import verdict_tables, budget_table
+    from quanta_nb.store import atomic_write
+    for d in against or []:
+        if not Path(d).is_dir(): raise ValueError(f"--against {d} is not a folder")
     for d in dirs:
         if Path(d).is_dir(): _writable('DIR', d)
     labels = set()
@@ -317,6 +321,10 @@ def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, on
     print(f"plateau: {plateau.settled.sum()} of {len(plateau)} cells settled (slope of lambda_S over the last {plateau.attrs['last_n']} "
           f"epochs within +-0.002 per epoch, 95% interval); verdicts: " + ', '.join(f"{n} {v}" for v,n in ver.verdict.value_counts().items()))
     print(f"wrote {plateau.attrs['out']/'plateau.csv'} and {plateau.attrs['out']/'verdicts.csv'}")
+    if against:
+        bt = budget_table(against, dirs)
+        atomic_write(plateau.attrs['out']/'budget.csv', bt.to_csv(index=False))
+        print(f"wrote {plateau.attrs['out']/'budget.csv'}: {len(bt)} cells of both studies, lambda_S change {bt.lam_s_change.min():+.3f} to {bt.lam_s_change.max():+.3f}")
     return df
 
 # %% ../nbs/api/20_cli.ipynb #99924eb0

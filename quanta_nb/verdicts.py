@@ -18,8 +18,8 @@ from .store import atomic_write
 from .report import load_results, summarize
 
 # %% auto #0
-__all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'holm', 'tost_p', 'verdicts', 'verdict_tables',
-           'budget_table', 'plot_budget']
+__all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'plot_plateau', 'holm', 'tost_p', 'verdicts',
+           'verdict_tables', 'budget_table', 'plot_budget']
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
 def run_frame(results:list[dict]) -> pd.DataFrame:
@@ -76,6 +76,39 @@ def plateau_table(runs:pd.DataFrame, # `run_frame`'s table
         rows.append(dict(label=label, layer=layer, lam_init=lam, n_runs=len(g), n_sources=g.source.nunique(),
                          slope=m, slope_lo=m - h, slope_hi=m + h, settled=bool(-threshold < m - h and m + h < threshold)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/api/22_verdicts.ipynb #5b1e0002
+def plot_plateau(runs:pd.DataFrame, # `run_frame`'s table
+                 last_n:int=5, # the final epochs whose slope `plateau_table` fits (shaded)
+                 threshold:float=0.002, # as `plateau_table`'s
+                ) -> plt.Figure:
+    "λ_S per epoch of every run, a panel per experiment and layer: colour by initial λ_S, line style by source, final epochs shaded"
+    labels,layers = sorted(runs.label.unique()),sorted(runs.layer.unique(), key=str)
+    sources,inits = sorted(runs.source.unique()),sorted(runs.lam_init.unique(), reverse=True)
+    slopes = {(r.label, r.layer, r.lam_init):r for r in plateau_table(runs, last_n, threshold).itertuples()}
+    fig,axs = plt.subplots(len(labels), len(layers), figsize=(2.9*len(layers), 2.4*len(labels)), sharex=True, sharey=True, squeeze=False)
+    for (i,label),(j,layer) in ((a, b) for a in enumerate(labels) for b in enumerate(layers)):
+        ax,g = axs[i][j],runs[(runs.label == label) & (runs.layer == layer)]
+        n = max((len(c) for c in g.curve), default=0)
+        if n: ax.axvspan(n - last_n + 0.5, n + 0.5, color='0.9', zorder=0)
+        for r in g.itertuples():
+            ax.plot(range(len(r.curve) + 1), [r.lam_init, *r.curve], color=f'C{inits.index(r.lam_init)}',
+                    ls=('-', '--', ':', '-.')[sources.index(r.source) % 4], lw=0.9, alpha=0.8)
+        for k,lam in enumerate(inits):
+            s = slopes.get((label, layer, lam))
+            if s is None: continue
+            ax.text(0.03, 0.04 + 0.1*k, f'{lam:g}: {s.slope:+.4f}/epoch', transform=ax.transAxes, fontsize=7, color=f'C{k}',
+                    weight='bold' if s.settled else 'normal')
+        ax.set_title(f'{label}, layer {layer}', fontsize=9); ax.grid(alpha=0.3)
+    lo = min([*inits, *(v for c in runs.curve for v in c)], default=0.)
+    axs[0][0].set_ylim(lo - 0.2, 1.)                            # room for the slopes below the curves
+    for ax in axs[-1]: ax.set_xlabel('epoch')
+    for row in axs: row[0].set_ylabel('λ_S')
+    handles = ([plt.Line2D([], [], color=f'C{k}', label=f'λ_init {lam:g}') for k,lam in enumerate(inits)] +
+               [plt.Line2D([], [], color='0.3', ls=('-', '--', ':', '-.')[k % 4], label=f'source {s}') for k,s in enumerate(sources)])
+    fig.tight_layout()
+    fig.legend(handles=handles, loc='upper center', ncol=len(handles), fontsize=8, bbox_to_anchor=(0.5, 0.0), frameon=False)
+    return fig
 
 # %% ../nbs/api/22_verdicts.ipynb #5fe783f0
 def holm(p:list) -> np.ndarray:

@@ -98,10 +98,11 @@ def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
     import shutil
     from conftest import ROOT
     from quanta_nb.report import load_results
-    from quanta_nb.verdicts import run_frame, plateau_table, verdicts
+    from quanta_nb.verdicts import run_frame, plateau_table, verdicts, budget_table
     dirs = [tmp_path/'study'/s for s in ('s0', 's1')]
     for s,d in zip(('s0', 's1'), dirs): shutil.copytree(ROOT/'results'/'cifar-converged'/s/'runs', d/'runs')
-    r = quanta('report', *dirs, '--no-figures')
+    shutil.copytree(ROOT/'results'/'cifar-cpu'/'runs', tmp_path/'short'/'runs')
+    r = quanta('report', *dirs, '--no-figures', '--against', tmp_path/'short')
     assert r.returncode == 0, r.stderr[-3000:]
     assert all((d/'summary.csv').exists() for d in dirs)
     runs = run_frame([x for d in dirs for x in load_results(d)[0]])
@@ -109,3 +110,7 @@ def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
     assert got.verdict.tolist() == verdicts(runs, 5).verdict.tolist()
     assert pd.read_csv(tmp_path/'study'/'plateau.csv').settled.tolist() == plateau_table(runs, 5).settled.tolist()
     assert runs.source.nunique() == 2 and 'plateau:' in r.stdout and 'verdicts:' in r.stdout
+    bt = pd.read_csv(tmp_path/'study'/'budget.csv')                     # --against: the other budget's cells beside these
+    want = budget_table([tmp_path/'short'], dirs)
+    assert len(bt) == len(want) > 0 and (bt.lam_s_change - want.lam_s_change).abs().max() < 1e-12 and 'budget.csv' in r.stdout
+    assert quanta('report', dirs[0], '--no-figures', '--against', tmp_path/'nope').returncode != 0
