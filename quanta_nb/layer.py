@@ -18,8 +18,10 @@ __all__ = ['Lam', 'check_lam', 'lam_to_v', 'QuantaLayer']
 class Lam(float):
     "An initial λ_S, checked when made: a float strictly inside (0,1), or a `ValueError` naming the value"
     def __new__(cls, lam_init):
+        if getattr(lam_init, 'ndim', 0) or isinstance(lam_init, (list, tuple)):   # float() takes a 1-element tensor, not an array
+            raise ValueError(f"lam_init must be one number in (0, 1), not a sequence: got {lam_init!r}")
         try: lam = float(lam_init)
-        except (TypeError, ValueError): raise ValueError(f"lam_init must be a number in (0, 1), got {lam_init!r}") from None
+        except (TypeError, ValueError): raise ValueError(f"lam_init must be one number in (0, 1), got {lam_init!r}") from None
         if not 0 < lam < 1: raise ValueError(f"lam_init must be strictly between 0 and 1, got {lam_init!r}")
         return super().__new__(cls, lam)
     # Copies and pickles are plain floats (pickled as `float(x)`, which `torch.load(weights_only=True)` refuses: a

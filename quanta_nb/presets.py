@@ -111,8 +111,9 @@ _ORIGIN = dict(
     bn_eps="code: Keras default 1e-3",
     lr="text: Adam 1e-4; code: 2e-4; cpu: 1e-3, measured: the fastest of 1e-4, 5e-4 and 1e-3 for the cpu source; "
        "demo: 2e-3, for runs 1000 times shorter",
-    lam_lr_mult="text and code: v trained with the same rate as the weights; cpu: 5, so that v gets the paper's "
-                "budget of Adam steps (6 epochs x 312 steps x 5e-3 = 9.4 = 93,780 x 1e-4); demo: 30, for the same reason",
+    lam_lr_mult="text and code: v trained with the same rate as the weights; cpu: 5, so that six epochs give v the "
+                "text's budget of Adam steps (6 epochs x 312 steps x 5e-3 = 9.4 = 93,780 x 1e-4; the code's 2e-4 gives 18.8), "
+                "not the paper's 1:1 ratio, which 30 epochs keep (see the converged study); demo: 30, for the same reason",
     lr_decay="code: Keras `Adam(decay=1e-6)`, inverse-time learning-rate decay per step; the text's "
              "'weight decay 1e-6' is this argument, which the code's comment mislabels as weight decay",
     wd="code: no weight decay and no L2 penalty (see lr_decay)",

@@ -206,6 +206,11 @@ def draw_masks(self:VmapQuanta, B:int, gens:list|None=None) -> tuple[dict, dict]
     return src, tgt
 
 # %% ../nbs/api/10_vmap.ipynb #6a1c2b38
+def _class_labels(y:Tensor):
+    "A `ValueError` unless `y` holds class indices (integers), as cross-entropy takes them"
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(f"Labels must be class indices (an integer tensor), got dtype {y.dtype}")
+
 @patch
 def _to(self:VmapQuanta, xb:Tensor) -> Tensor:
     "Images on the device in the runs' precision: uint8 ones scaled by 1/255 (as fastai's `IntToFloatTensor`)"
@@ -218,6 +223,7 @@ def loss_and_grads(self:VmapQuanta, xb:Tensor, yb:Tensor, gens:list|None=None) -
     xb,yb = self._to(xb),yb.to(self.device)
     if xb.shape[0] != self.K or yb.shape[:2] != xb.shape[:2]:
         raise ValueError(f"Expected K={self.K} batches: xb [K,B,...] and yb [K,B], got {tuple(xb.shape)} and {tuple(yb.shape)}")
+    _class_labels(yb)
     if self.drops and tuple(xb.shape[2:]) != self.image_shape:
         raise ValueError(f"Images of shape {tuple(xb.shape[2:])}, but the dropout masks are sized for {self.image_shape} (`image_shape`)")
     K,B = xb.shape[:2]
@@ -266,6 +272,9 @@ def evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
 
 @patch
 def _evaluate(self:VmapQuanta, x:Tensor, y:Tensor, bs:int=256) -> dict:
+    if y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"Expected images x [N,...] and labels y [N], got {tuple(x.shape)} and {tuple(y.shape)}")
+    _class_labels(y)
     return dict(**logit_metrics(self.logits(x, bs), y.to(self.device)), lam_s=self.lam_s.tolist())
 
 # %% ../nbs/api/10_vmap.ipynb #6b2c3d44
