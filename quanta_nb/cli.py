@@ -296,15 +296,19 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, one per source network", dict(nargs='+')],
-               figures:bool=True, # also draw the figures; --no-figures writes the tables only
-               against:Annotated[str, "another study's folders, the same cells with another budget: budget.csv sets them side by side", dict(nargs='+')]=None):
+               figures:bool=True, # draw the figures (--no-figures: the tables only)
+               against:Annotated[str, "another study's folders (after DIR): the same cells with another budget, on a source they share; budget.csv sets them side by side", dict(nargs='+')]=None,
+               out:str=None): # where the study's plateau, verdict and budget tables go (default: the folder, or the folders' common parent)
     "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
     import pandas as pd
     from quanta_nb.report import report
     from quanta_nb.verdicts import verdict_tables, budget_table
     from quanta_nb.store import atomic_write
+    if len({Path(d).resolve() for d in dirs}) < len(dirs): raise ValueError("A folder is given twice: its runs would count twice")
     for d in against or []:
         if not Path(d).is_dir(): raise ValueError(f"--against {d} is not a folder")
+    if out is not None: out = _writable('--out', out)
+    bt = budget_table(against, dirs) if against else None          # refused before anything is written
     for d in dirs:
         if Path(d).is_dir(): _writable('DIR', d)
     labels = set()
@@ -316,15 +320,18 @@ def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, on
         for what,files in (('damaged', df.attrs['bad_files']), ('foreign (not of this sweep)', df.attrs['foreign_files'])):
             if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
         print(f"wrote {Path(d)/'summary.csv'}" + (' and figures' if figures else ''))
-    if not labels & {'AnA', 'AnB'}: return df                                  # the paper's findings need its experiments
-    plateau,ver = verdict_tables(dirs)
+    if not labels & {'AnA', 'AnB'}:
+        if against: print("no AnA or AnB runs: no plateau, verdict or budget tables")
+        return df                                  # the paper's findings need its experiments
+    plateau,ver = verdict_tables(dirs, out)
     print(f"plateau: {plateau.settled.sum()} of {len(plateau)} cells settled (slope of lambda_S over the last {plateau.attrs['last_n']} "
           f"epochs within +-0.002 per epoch, 95% interval); verdicts: " + ', '.join(f"{n} {v}" for v,n in ver.verdict.value_counts().items()))
     print(f"wrote {plateau.attrs['out']/'plateau.csv'} and {plateau.attrs['out']/'verdicts.csv'}")
     if against:
-        bt = budget_table(against, dirs)
         atomic_write(plateau.attrs['out']/'budget.csv', bt.to_csv(index=False))
-        print(f"wrote {plateau.attrs['out']/'budget.csv'}: {len(bt)} cells of both studies, lambda_S change {bt.lam_s_change.min():+.3f} to {bt.lam_s_change.max():+.3f}")
+        left = ', '.join(f"{n} of the {w} study's cells" for n,w in zip(bt.attrs['unmatched'], ('short', 'long')) if n)
+        print(f"wrote {plateau.attrs['out']/'budget.csv'}: {len(bt)} cells of both studies on source(s) {', '.join(bt.attrs['sources'])}, "
+              f"lambda_S change {bt.lam_s_change.min():+.3f} to {bt.lam_s_change.max():+.3f}" + (f"; left out (no counterpart): {left}" if left else ''))
     return df
 
 # %% ../nbs/api/20_cli.ipynb #99924eb0

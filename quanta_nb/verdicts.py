@@ -23,12 +23,23 @@ __all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'plot_plate
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
 def run_frame(results:list[dict]) -> pd.DataFrame:
-    "One row per finished QUANTA run: source, label (AnA/AnB), layer, lam_init, run, final lam_s and acc, lam_s per epoch"
+    "One row per finished QUANTA run: source, label (AnA/AnB), layer, lam_init, run, paired, final lam_s and acc, lam_s per epoch"
     rows = [dict(source=(r['provenance'].get('source_sha256') or '-')[:8], label=experiment_label(r['config']['task']),
                  layer=r['config']['layer'], lam_init=r['config']['lam_init'], run=r['config']['run'],
+                 paired=bool(r['config']['preset'].get('paired', False)),
                  lam_s=r['final']['lam_s'], acc=r['final']['acc'], curve=list(r['epochs']['lam_s']))
             for r in results if r['kind'] == 'quanta' and r['status'] == 'ok']
-    return pd.DataFrame(rows, columns=['source', 'label', 'layer', 'lam_init', 'run', 'lam_s', 'acc', 'curve'])
+    return pd.DataFrame(rows, columns=['source', 'label', 'layer', 'lam_init', 'run', 'paired', 'lam_s', 'acc', 'curve'])
+
+_KEY = ['source', 'label', 'layer', 'lam_init', 'run']
+
+def _once(runs:pd.DataFrame) -> pd.DataFrame:
+    "`runs`, or a `ValueError` if a run appears twice (the same folder given twice would count every run twice)"
+    if 'run' not in runs: return runs                         # a table of cells, not of runs
+    dup = runs[runs.duplicated(_KEY, keep=False)]
+    if len(dup): raise ValueError(f"{len(dup)} rows are the same run more than once (source, label, layer, lam_init, run), "
+                                  f"e.g. {tuple(dup.iloc[0][_KEY])}: is a folder given twice?")
+    return runs
 
 # %% ../nbs/api/22_verdicts.ipynb #5a1e0002
 def plot_runs(runs:pd.DataFrame, # `run_frame`'s table
@@ -59,11 +70,11 @@ def final_slope(curve:list, last_n:int=5) -> float:
     if len(y) < 2: return float('nan')
     return float(np.polyfit(np.arange(len(y)), y, 1)[0])
 
-def _t_interval(x) -> tuple[float, float]:
-    "Mean and 95% t-interval half-width of `x` (NaN half-width below 2 values)"
+def _t_interval(x, level:float=0.95) -> tuple[float, float]:
+    "Mean and t-interval half-width at `level` of `x` (NaN half-width below 2 values)"
     x = np.asarray(x, dtype=float)
     if len(x) < 2: return float(x.mean()) if len(x) else float('nan'), float('nan')
-    return float(x.mean()), float(stats.t.ppf(0.975, len(x) - 1)*x.std(ddof=1)/np.sqrt(len(x)))
+    return float(x.mean()), float(stats.t.ppf(0.5 + level/2, len(x) - 1)*x.std(ddof=1)/np.sqrt(len(x)))
 
 def plateau_table(runs:pd.DataFrame, # `run_frame`'s table
                   last_n:int=5, # epochs at the end of each run over which the slope is fitted
@@ -71,7 +82,7 @@ def plateau_table(runs:pd.DataFrame, # `run_frame`'s table
                  ) -> pd.DataFrame:
     "Per cell (label, layer, lam_init): mean slope of lam_s over the last `last_n` epochs, its 95% interval, and whether it settled"
     rows = []
-    for (label, layer, lam), g in runs.groupby(['label', 'layer', 'lam_init'], sort=True):
+    for (label, layer, lam), g in _once(runs).groupby(['label', 'layer', 'lam_init'], sort=True):
         m,h = _t_interval([final_slope(c, last_n) for c in g.curve])
         rows.append(dict(label=label, layer=layer, lam_init=lam, n_runs=len(g), n_sources=g.source.nunique(),
                          slope=m, slope_lo=m - h, slope_hi=m + h, settled=bool(-threshold < m - h and m + h < threshold)))
@@ -130,44 +141,77 @@ def tost_p(d, margin:float) -> float:
     hi = stats.ttest_1samp(d, margin, alternative='less').pvalue
     return float(max(lo, hi))
 
+def _tost_welch(a, b, margin:float) -> float:
+    "p-value of two one-sided Welch tests that mean(a) - mean(b) lies within (-margin, margin), for independent runs"
+    a,b = np.asarray(a, dtype=float),np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2: return float('nan')
+    lo = stats.ttest_ind(a + margin, b, equal_var=False, alternative='greater').pvalue
+    hi = stats.ttest_ind(a - margin, b, equal_var=False, alternative='less').pvalue
+    return float(max(lo, hi))
+
 # %% ../nbs/api/22_verdicts.ipynb #ec4e1698
 def _row(finding, cell, test, est, half, p, settled, sign_ok=True, kind='difference'):
     return dict(finding=finding, cell=cell, test=test, estimate=est, ci_lo=est - half, ci_hi=est + half, p=p,
                 settled=settled, _sign_ok=sign_ok, _kind=kind)
 
+def _by_source(a:pd.DataFrame, b:pd.DataFrame, col:str) -> list:
+    "Mean of `col` in `a` minus that in `b`, for each source both have"
+    return [a[a.source == s][col].mean() - b[b.source == s][col].mean() for s in sorted(set(a.source) & set(b.source))]
+
+def _same_sign(xs:list, est:float) -> bool: return bool(xs) and all(np.sign(x) == np.sign(est) for x in xs)
+
+def _welch(a, b, level:float=0.95) -> tuple[float, float, float]:
+    "mean(a) - mean(b), the half-width of its Welch interval at `level`, and Welch's two-sided p"
+    a,b = np.asarray(a, dtype=float),np.asarray(b, dtype=float)
+    est = float(a.mean() - b.mean()) if len(a) and len(b) else float('nan')
+    if len(a) < 2 or len(b) < 2: return est, float('nan'), float('nan')
+    t = stats.ttest_ind(a, b, equal_var=False)
+    se = np.sqrt(a.var(ddof=1)/len(a) + b.var(ddof=1)/len(b))
+    return est, float(stats.t.ppf(0.5 + level/2, t.df)*se), float(t.pvalue)
+
 def _init_rows(runs, settled, margin):
     rows = []
     for (label, layer), g in runs.groupby(['label', 'layer'], sort=True):
-        if set(g.lam_init) < {0.9, 0.5}: continue
-        pairs = g.pivot_table(index=['source', 'run'], columns='lam_init', values=['lam_s', 'acc']).dropna()
+        if not {0.9, 0.5} <= set(g.lam_init): continue
+        hi,lo = g[g.lam_init == 0.9],g[g.lam_init == 0.5]
         ok = settled.get((label, layer, 0.9), False) and settled.get((label, layer, 0.5), False)
-        d = pairs['lam_s'][0.9] - pairs['lam_s'][0.5]
-        m,h = _t_interval(d)
-        p = stats.ttest_1samp(d, 0).pvalue if len(d) > 1 else float('nan')
-        rows.append(_row('a lower initial λ_S ends lower', f'{label} layer {layer}', 'paired t, λ_S(0.9) − λ_S(0.5)', m, h, p, ok))
-        da = pairs['acc'][0.9] - pairs['acc'][0.5]
-        m,h = _t_interval(da)
-        rows.append(_row('... at the same accuracy', f'{label} layer {layer}', f'TOST ±{margin}, acc(0.9) − acc(0.5)', m, h,
-                         tost_p(da, margin), ok, kind=('equivalence', margin)))
+        paired = bool(g.paired.all()) if 'paired' in g else False
+        src = lambda col: ', '.join(f'{x:+.3f}' for x in _by_source(hi, lo, col))
+        if paired:                                     # the runs with the same source and index share everything but the start
+            pairs = g.pivot_table(index=['source', 'run'], columns='lam_init', values=['lam_s', 'acc']).dropna()
+            d,da = pairs['lam_s'][0.9] - pairs['lam_s'][0.5],pairs['acc'][0.9] - pairs['acc'][0.5]
+            m,h = _t_interval(d)
+            p = stats.ttest_1samp(d, 0).pvalue if len(d) > 1 else float('nan')
+            ma,ha = _t_interval(da, 0.90)
+            pa = tost_p(da, margin)
+        else:                                          # independent runs: Welch's tests
+            m,h,p = _welch(hi.lam_s, lo.lam_s)
+            ma,ha,_ = _welch(hi.acc, lo.acc, 0.90)
+            pa = _tost_welch(hi.acc, lo.acc, margin)
+        test = 'paired t' if paired else 'Welch t'
+        rows.append(_row('a lower initial λ_S ends lower', f'{label} layer {layer}',
+                         f'{test}, λ_S(0.9) − λ_S(0.5), by source: {src("lam_s")}', m, h, p, ok,
+                         sign_ok=_same_sign(_by_source(hi, lo, 'lam_s'), m)))
+        rows.append(_row('... at the same accuracy', f'{label} layer {layer}',
+                         f'TOST ±{margin} ({"paired" if paired else "Welch"}, 90% interval), acc(0.9) − acc(0.5)', ma, ha, pa, ok,
+                         kind=('equivalence', margin)))
     return rows
 
 def _ab_rows(runs, settled):
     rows,g9 = [],runs[runs.lam_init == 0.9]
     for layer in sorted(set(g9[g9.label == 'AnA'].layer) & set(g9[g9.label == 'AnB'].layer), key=str):
         a,b = (g9[(g9.label == l) & (g9.layer == layer)] for l in ('AnA', 'AnB'))
-        per_source = [b[b.source == s].lam_s.mean() - a[a.source == s].lam_s.mean() for s in sorted(set(a.source) & set(b.source))]
-        t = stats.ttest_ind(b.lam_s, a.lam_s, equal_var=False)
-        est = b.lam_s.mean() - a.lam_s.mean()
-        se = np.sqrt(b.lam_s.var(ddof=1)/len(b) + a.lam_s.var(ddof=1)/len(a))
-        half = float(stats.t.ppf(0.975, t.df)*se) if len(a) > 1 and len(b) > 1 else float('nan')
+        per_source = _by_source(b, a, 'lam_s')
+        est,half,p = _welch(b.lam_s, a.lam_s)
         ok = settled.get(('AnA', layer, 0.9), False) and settled.get(('AnB', layer, 0.9), False)
         rows.append(_row('AnB keeps less of the source than AnA', f'layer {layer}',
-                         'Welch t, AnB − AnA, by source: ' + ', '.join(f'{x:+.3f}' for x in per_source), est, half, t.pvalue, ok,
-                         sign_ok=all(np.sign(x) == np.sign(est) for x in per_source), kind='less'))
+                         'Welch t, AnB − AnA, by source: ' + (', '.join(f'{x:+.3f}' for x in per_source) or 'no source has both'),
+                         est, half, p, ok, sign_ok=_same_sign(per_source, est), kind='less'))
     return rows
 
 def _dip_rows(runs, settled):
     g = runs[(runs.label == 'AnA') & (runs.lam_init == 0.9)]
+    if g.empty: return []
     if not {2, 3, 4} <= set(g.layer): return [_row('AnA dips at layer 3', 'AnA layers 2-4', 'not run: layers 2, 3 and 4 are needed',
                                                   float('nan'), float('nan'), float('nan'), False, kind='less')]
     parts = [(g[g.layer == l].lam_s, w) for l,w in ((3, 1.), (2, -.5), (4, -.5))]
@@ -177,19 +221,22 @@ def _dip_rows(runs, settled):
     df = sum(vs)**2/sum(v*v/(len(x) - 1) for v,(x,_) in zip(vs, parts))
     p = 2*stats.t.sf(abs(est/se), df)
     ok = all(settled.get(('AnA', l, 0.9), False) for l in (2, 3, 4))
-    return [_row('AnA dips at layer 3', 'AnA layers 2-4', 'Welch-Satterthwaite t, λ_3 − (λ_2 + λ_4)/2', est,
-                 float(stats.t.ppf(0.975, df)*se), p, ok, kind='less')]
+    per_source = [sum(w*x[g.source == s].mean() for x,w in parts) for s in sorted(set(g.source))]
+    return [_row('AnA dips at layer 3', 'AnA layers 2-4', 'Welch-Satterthwaite t, λ_3 − (λ_2 + λ_4)/2, by source: ' +
+                 ', '.join(f'{x:+.3f}' for x in per_source), est, float(stats.t.ppf(0.975, df)*se), p, ok,
+                 sign_ok=_same_sign(per_source, est), kind='less')]
 
 # %% ../nbs/api/22_verdicts.ipynb #b15355f3
 def _verdict(r, alpha) -> str:
-    if np.isnan(r['p_holm']): return 'not resolved (not run)'
+    if np.isnan(r['p_holm']): return 'not resolved (not run)' if r['test'].startswith('not run') else 'not resolved (too few runs)'
     if not r['settled']: return 'not resolved (still moving)'
     kind = r['_kind']
     if isinstance(kind, tuple):                                   # equivalence within a margin
         if r['p_holm'] < alpha: return 'agrees'
         return 'disagrees' if r['ci_lo'] > kind[1] or r['ci_hi'] < -kind[1] else 'not resolved'
     if r['p_holm'] >= alpha: return 'not resolved'
-    if kind == 'less': return 'agrees' if r['estimate'] < 0 and r['_sign_ok'] else ('disagrees' if r['estimate'] > 0 else 'not resolved')
+    if not r['_sign_ok']: return 'not resolved (sources differ)'  # every source must show the estimate's sign
+    if kind == 'less': return 'agrees' if r['estimate'] < 0 else 'disagrees'
     return 'agrees' if r['estimate'] > 0 else 'disagrees'
 
 def verdicts(runs:pd.DataFrame, # `run_frame`'s table (one or several sources)
@@ -198,29 +245,41 @@ def verdicts(runs:pd.DataFrame, # `run_frame`'s table (one or several sources)
              margin:float=0.02, # equivalence margin of "the same accuracy" (accuracy, absolute)
              alpha:float=0.05, # level, after Holm's correction over all the page's tests
             ) -> pd.DataFrame:
-    "One row per finding and cell: test, estimate, 95% interval, p, Holm-corrected p and verdict (agrees, disagrees, not resolved)"
-    settled = {(r.label, r.layer, r.lam_init):r.settled for r in plateau_table(runs, last_n, threshold).itertuples()}
+    "One row per finding and cell: test, estimate, its interval, p, Holm-corrected p and verdict (agrees, disagrees, not resolved)"
+    settled = {(r.label, r.layer, r.lam_init):r.settled for r in plateau_table(_once(runs), last_n, threshold).itertuples()}
     df = pd.DataFrame(_init_rows(runs, settled, margin) + _ab_rows(runs, settled) + _dip_rows(runs, settled))
+    if df.empty: return pd.DataFrame(columns=['finding', 'cell', 'test', 'estimate', 'ci_lo', 'ci_hi', 'p', 'settled', 'p_holm', 'verdict'])
     df['p_holm'] = holm(df.p)
     df['verdict'] = [_verdict(r, alpha) for r in df.to_dict('records')]
     return df.drop(columns=['_sign_ok', '_kind'])
 
 # %% ../nbs/api/22_verdicts.ipynb #ec24d751
+_BUDGET = ('epochs', 'lam_lr_mult', 'last_n')
+
 def _quanta_results(dirs:list) -> list[dict]:
-    "The finished QUANTA runs of the sweep folders `dirs`, or a `ValueError` if there are none"
-    res = [r for d in listify(dirs) for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
-    if not res: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, listify(dirs)))}")
+    "The finished QUANTA runs of the sweep folders `dirs` (each once), or a `ValueError` if there are none"
+    dirs = listify(dirs)
+    seen = [Path(d).resolve() for d in dirs]
+    if len(set(seen)) < len(seen): raise ValueError(f"A folder is given twice in {', '.join(map(str, dirs))}: its runs would count twice")
+    res = [r for d in dirs for r in load_results(d)[0] if r['kind'] == 'quanta' and r['status'] == 'ok']
+    if not res: raise ValueError(f"No finished QUANTA runs in {', '.join(map(str, dirs))}")
     return res
+
+def _budget(results:list[dict], dirs:list) -> dict:
+    "The one budget (epochs, lam_lr_mult, last_n) the runs were measured with, or a `ValueError` naming what differs"
+    budget = {k:sorted({r['config']['epochs'] if k == 'epochs' else r['config']['preset'][k] for r in results}) for k in _BUDGET}
+    mixed = [k for k,v in budget.items() if len(v) > 1]
+    if mixed: raise ValueError(f"The runs of {', '.join(map(str, listify(dirs)))} differ in {mixed}: one budget per study")
+    return {k:v[0] for k,v in budget.items()}
 
 def verdict_tables(dirs:list, # the study's sweep folders, one per source network
                    out:str|Path|None=None, # where plateau.csv and verdicts.csv go (default: the folder, or the folders' common parent)
                    **kwargs, # `verdicts`' `threshold`, `margin` and `alpha`
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The plateau and verdict tables of the QUANTA runs in `dirs`, with the runs' own `last_n`, written to `out`"
+    "The plateau and verdict tables of the QUANTA runs in `dirs` (one budget), with the runs' own `last_n`, written to `out`"
     dirs,results = [Path(d) for d in listify(dirs)],_quanta_results(dirs)
-    lasts = {r['config']['preset']['last_n'] for r in results}
-    if len(lasts) > 1: raise ValueError(f"The runs average different numbers of final epochs (last_n {sorted(lasts)}): one study per call")
-    runs,last_n = run_frame(results),lasts.pop()
+    last_n = _budget(results, dirs)['last_n']
+    runs = run_frame(results)
     plateau,ver = plateau_table(runs, last_n, kwargs.get('threshold', 0.002)),verdicts(runs, last_n, **kwargs)
     out = Path(out) if out is not None else dirs[0] if len(dirs) == 1 else Path(os.path.commonpath([d.resolve() for d in dirs]))
     atomic_write(out/'plateau.csv', plateau.to_csv(index=False))
@@ -229,40 +288,46 @@ def verdict_tables(dirs:list, # the study's sweep folders, one per source networ
     return plateau, ver
 
 # %% ../nbs/api/22_verdicts.ipynb #ec24d761
-_BUDGET = ('epochs', 'lam_lr_mult', 'last_n')
+def _sources(results:list[dict]) -> set: return {(r['provenance'].get('source_sha256') or '-')[:8] for r in results}
 
-def _study_cells(dirs:list) -> tuple[pd.DataFrame, dict]:
-    "The QUANTA cells of the runs in `dirs` (pooled over their sources) and the budget they were measured with"
-    res = _quanta_results(dirs)
-    budget = {k:sorted({r['config']['epochs'] if k == 'epochs' else r['config']['preset'][k] for r in res}) for k in _BUDGET}
-    mixed = [k for k,v in budget.items() if len(v) > 1]
-    if mixed: raise ValueError(f"The runs of {', '.join(map(str, listify(dirs)))} differ in {mixed}: one budget per study")
-    cells = summarize(res)[['label', 'layer', 'lam_init', 'n_runs', 'lam_s_mean', 'lam_s_ci95', 'acc_mean']]
-    return cells, {k:v[0] for k,v in budget.items()}
-
-def budget_table(short:list, # the folders of the study with the smaller budget (one per source)
-                 long:list, # the folders of the study with the larger budget
+def budget_table(short:list, # the folders of one study (one per source)
+                 long:list, # the folders of the other study of the same cells, with another budget
                 ) -> pd.DataFrame:
-    "λ_S and accuracy of each cell (label, layer, lam_init) run in both studies, side by side, and λ_S's change; `attrs` holds each budget"
-    (a,sa),(b,sb) = _study_cells(short),_study_cells(long)
-    t = a.merge(b, on=['label', 'layer', 'lam_init'], suffixes=('_short', '_long'))
+    "λ_S and accuracy of each cell (label, layer, lam_init) run in both studies, on the sources they share, side by side, and λ_S's change"
+    both = {Path(d).resolve() for d in listify(short)} & {Path(d).resolve() for d in listify(long)}
+    if both: raise ValueError(f"{', '.join(map(str, sorted(both)))} is in both studies: give each study its own folders")
+    a,b = _quanta_results(short),_quanta_results(long)
+    sa,sb = _budget(a, short),_budget(b, long)
+    if sa == sb: raise ValueError(f"Both studies were measured with the same budget ({_budget_text(sa)}): nothing to compare")
+    if tuple(sa.values()) > tuple(sb.values()): (a, sa, short),(b, sb, long) = (b, sb, long),(a, sa, short)   # fewer epochs first
+    common = _sources(a) & _sources(b)
+    if not common: raise ValueError("The two studies share no source network: their difference would be the sources' as much as the budget's")
+    cells = [summarize([r for r in res if (r['provenance'].get('source_sha256') or '-')[:8] in common])[
+                 ['label', 'layer', 'lam_init', 'n_runs', 'lam_s_mean', 'lam_s_ci95', 'acc_mean']] for res in (a, b)]
+    if cells[0].layer.dtype != cells[1].layer.dtype: cells = [c.assign(layer=c.layer.astype(str)) for c in cells]
+    t = cells[0].merge(cells[1], on=['label', 'layer', 'lam_init'], suffixes=('_short', '_long'))
+    if t.empty: raise ValueError(f"The studies of {', '.join(map(str, listify(short)))} and {', '.join(map(str, listify(long)))} "
+                                 "have no cell (experiment, layer, initial λ_S) in common")
     t['lam_s_change'] = t.lam_s_mean_long - t.lam_s_mean_short
-    t.attrs.update(short=sa, long=sb)
+    t.attrs.update(short=sa, long=sb, sources=sorted(common), unmatched=(len(cells[0]) - len(t), len(cells[1]) - len(t)))
     return t
 
-def _budget_text(b:dict) -> str: return f"{b['epochs']} epochs, v at {b['lam_lr_mult']:g}x, mean of last {b['last_n']}"
+def _budget_text(b:dict|None) -> str:
+    return f"{b['epochs']} epochs, v at {b['lam_lr_mult']:g}x, mean of last {b['last_n']}" if b else 'no budget recorded'
 
 def plot_budget(table:pd.DataFrame) -> plt.Figure:
     "λ_S per layer of each experiment, the short study dashed beside the long one solid, one colour per initial λ_S (95% intervals)"
-    labels = sorted(table.label.unique())
+    if table.empty: raise ValueError("The budget table is empty: the two studies have no cell in common")
+    labels,layers = sorted(table.label.unique()),sorted(table.layer.unique(), key=lambda l: (isinstance(l, str), l))
     fig,axs = plt.subplots(1, len(labels), figsize=(4.2*len(labels), 3.4), sharey=True, squeeze=False)
     for ax,label in zip(axs[0], labels):
         for i,(lam,g) in enumerate(table[table.label == label].groupby('lam_init', sort=False)):
-            g = g.sort_values('layer')
-            for side,ls,mk in (('short', '--', 'o'), ('long', '-', 's')):
-                ax.errorbar(g.layer, g[f'lam_s_mean_{side}'], yerr=g[f'lam_s_ci95_{side}'].fillna(0), ls=ls, marker=mk, color=f'C{i}',
-                            capsize=3, label=f"λ_init {lam:g}, " + _budget_text(table.attrs[side]))
-        ax.set_title(label); ax.set_xlabel('layer'); ax.set_xticks(sorted(table.layer.unique()))
+            g = g.assign(x=g.layer.map(layers.index)).sort_values('x')
+            for side,ls,mk,dx in (('short', '--', 'o', -0.06), ('long', '-', 's', 0.06)):
+                ax.errorbar(g.x + dx, g[f'lam_s_mean_{side}'], yerr=g[f'lam_s_ci95_{side}'].fillna(0), ls=ls, marker=mk, color=f'C{i}',
+                            capsize=3, label=f"λ_init {lam:g}, " + _budget_text(table.attrs.get(side)))
+        ax.set_title(label); ax.set_xlabel('layer'); ax.set_xticks(range(len(layers)), [str(l) for l in layers])
+        ax.set_xlim(-0.5, len(layers) - 0.5)
     axs[0][0].set_ylabel('final λ_S')
     handles,names = axs[0][0].get_legend_handles_labels()
     fig.tight_layout()

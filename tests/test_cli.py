@@ -114,3 +114,10 @@ def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
     want = budget_table([tmp_path/'short'], dirs)
     assert len(bt) == len(want) > 0 and (bt.lam_s_change - want.lam_s_change).abs().max() < 1e-12 and 'budget.csv' in r.stdout
     assert quanta('report', dirs[0], '--no-figures', '--against', tmp_path/'nope').returncode != 0
+    r = quanta('report', dirs[0], str(dirs[0]) + '/.', '--no-figures')                   # the same folder twice: every run would count twice
+    assert r.returncode != 0 and 'given twice' in r.stderr
+    (tmp_path/'empty'/'runs').mkdir(parents=True); (dirs[0]/'summary.csv').unlink()
+    r = quanta('report', dirs[0], '--no-figures', '--against', tmp_path/'empty')        # refused before anything is written
+    assert r.returncode != 0 and 'No finished QUANTA runs' in r.stderr and not (dirs[0]/'summary.csv').exists()
+    r = quanta('report', *dirs, '--no-figures', '--out', tmp_path/'tables')             # the study's tables where asked
+    assert r.returncode == 0 and (tmp_path/'tables'/'verdicts.csv').exists() and (tmp_path/'tables'/'plateau.csv').exists()
