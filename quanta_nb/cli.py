@@ -296,19 +296,20 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, one per source network", dict(nargs='+')],
-               figures:bool=True, # draw the figures (--no-figures: the tables only)
-               against:Annotated[str, "another study's folders (after DIR): the same cells with another budget, on a source they share; budget.csv sets them side by side", dict(nargs='+')]=None,
+               figures:bool=True, # --no-figures: write the tables only, no figures
+               against:Annotated[str, "another study's folders, given after DIR: the same cells with another budget, on a source they share; budget.csv sets them side by side, the smaller budget as 'short'", dict(nargs='+')]=None,
                out:str=None): # where the study's plateau, verdict and budget tables go (default: the folder, or the folders' common parent)
     "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
     import pandas as pd
     from quanta_nb.report import report
-    from quanta_nb.verdicts import verdict_tables, budget_table
+    from quanta_nb.verdicts import verdict_tables, budget_table, _quanta_results, _budget
     from quanta_nb.store import atomic_write
     if len({Path(d).resolve() for d in dirs}) < len(dirs): raise ValueError("A folder is given twice: its runs would count twice")
     for d in against or []:
         if not Path(d).is_dir(): raise ValueError(f"--against {d} is not a folder")
     if out is not None: out = _writable('--out', out)
-    bt = budget_table(against, dirs) if against else None          # refused before anything is written
+    if len(dirs) > 1: _budget(_quanta_results(dirs), dirs)         # one study: one budget (refused before anything is written)
+    bt = budget_table(against, dirs) if against else None
     for d in dirs:
         if Path(d).is_dir(): _writable('DIR', d)
     labels = set()
@@ -321,7 +322,7 @@ def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, on
             if files: print(f"left out {len(files)} {what} result file(s): {', '.join(Path(f).name for f in files)}")
         print(f"wrote {Path(d)/'summary.csv'}" + (' and figures' if figures else ''))
     if not labels & {'AnA', 'AnB'}:
-        if against: print("no AnA or AnB runs: no plateau, verdict or budget tables")
+        if against or out is not None or len(dirs) > 1: print("no AnA or AnB runs: no plateau, verdict or budget tables")
         return df                                  # the paper's findings need its experiments
     plateau,ver = verdict_tables(dirs, out)
     print(f"plateau: {plateau.settled.sum()} of {len(plateau)} cells settled (slope of lambda_S over the last {plateau.attrs['last_n']} "

@@ -25,7 +25,7 @@ __all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'plot_plate
 def run_frame(results:list[dict]) -> pd.DataFrame:
     "One row per finished QUANTA run: source, label (AnA/AnB), layer, lam_init, run, paired, final lam_s and acc, lam_s per epoch"
     rows = [dict(source=(r['provenance'].get('source_sha256') or '-')[:8], label=experiment_label(r['config']['task']),
-                 layer=r['config']['layer'], lam_init=r['config']['lam_init'], run=r['config']['run'],
+                 layer=r['config']['layer'], lam_init=round(float(r['config']['lam_init']), 6), run=r['config']['run'],
                  paired=bool(r['config']['preset'].get('paired', False)),
                  lam_s=r['final']['lam_s'], acc=r['final']['acc'], curve=list(r['epochs']['lam_s']))
             for r in results if r['kind'] == 'quanta' and r['status'] == 'ok']
@@ -34,11 +34,12 @@ def run_frame(results:list[dict]) -> pd.DataFrame:
 _KEY = ['source', 'label', 'layer', 'lam_init', 'run']
 
 def _once(runs:pd.DataFrame) -> pd.DataFrame:
-    "`runs`, or a `ValueError` if a run appears twice (the same folder given twice would count every run twice)"
+    "`runs` with its initial values rounded (0.9000000001 is 0.9), or a `ValueError` if a run appears twice (a folder given twice)"
+    if 'lam_init' in runs: runs = runs.assign(lam_init=runs.lam_init.astype(float).round(6))
     if 'run' not in runs: return runs                         # a table of cells, not of runs
     dup = runs[runs.duplicated(_KEY, keep=False)]
     if len(dup): raise ValueError(f"{len(dup)} rows are the same run more than once (source, label, layer, lam_init, run), "
-                                  f"e.g. {tuple(dup.iloc[0][_KEY])}: is a folder given twice?")
+                                  f"e.g. {tuple(dup.iloc[0][_KEY].tolist())}: is a folder given twice?")
     return runs
 
 # %% ../nbs/api/22_verdicts.ipynb #5a1e0002
@@ -177,6 +178,10 @@ def _init_rows(runs, settled, margin):
         ok = settled.get((label, layer, 0.9), False) and settled.get((label, layer, 0.5), False)
         paired = bool(g.paired.all()) if 'paired' in g else False
         src = lambda col: ', '.join(f'{x:+.3f}' for x in _by_source(hi, lo, col))
+        if not set(hi.source) & set(lo.source):        # the starts on different sources: their difference would be the sources'
+            for f in ('a lower initial λ_S ends lower', '... at the same accuracy'):
+                rows.append(_row(f, f'{label} layer {layer}', 'not run: no source has both starts', *[float('nan')]*3, False))
+            continue
         if paired:                                     # the runs with the same source and index share everything but the start
             pairs = g.pivot_table(index=['source', 'run'], columns='lam_init', values=['lam_s', 'acc']).dropna()
             d,da = pairs['lam_s'][0.9] - pairs['lam_s'][0.5],pairs['acc'][0.9] - pairs['acc'][0.5]
@@ -202,10 +207,14 @@ def _ab_rows(runs, settled):
     for layer in sorted(set(g9[g9.label == 'AnA'].layer) & set(g9[g9.label == 'AnB'].layer), key=str):
         a,b = (g9[(g9.label == l) & (g9.layer == layer)] for l in ('AnA', 'AnB'))
         per_source = _by_source(b, a, 'lam_s')
+        if not per_source:
+            rows.append(_row('AnB keeps less of the source than AnA', f'layer {layer}', 'not run: no source has both AnA and AnB',
+                             *[float('nan')]*3, False, kind='less'))
+            continue
         est,half,p = _welch(b.lam_s, a.lam_s)
         ok = settled.get(('AnA', layer, 0.9), False) and settled.get(('AnB', layer, 0.9), False)
         rows.append(_row('AnB keeps less of the source than AnA', f'layer {layer}',
-                         'Welch t, AnB − AnA, by source: ' + (', '.join(f'{x:+.3f}' for x in per_source) or 'no source has both'),
+                         'Welch t, AnB − AnA, by source: ' + ', '.join(f'{x:+.3f}' for x in per_source),
                          est, half, p, ok, sign_ok=_same_sign(per_source, est), kind='less'))
     return rows
 
@@ -246,7 +255,8 @@ def verdicts(runs:pd.DataFrame, # `run_frame`'s table (one or several sources)
              alpha:float=0.05, # level, after Holm's correction over all the page's tests
             ) -> pd.DataFrame:
     "One row per finding and cell: test, estimate, its interval, p, Holm-corrected p and verdict (agrees, disagrees, not resolved)"
-    settled = {(r.label, r.layer, r.lam_init):r.settled for r in plateau_table(_once(runs), last_n, threshold).itertuples()}
+    runs = _once(runs)
+    settled = {(r.label, r.layer, r.lam_init):r.settled for r in plateau_table(runs, last_n, threshold).itertuples()}
     df = pd.DataFrame(_init_rows(runs, settled, margin) + _ab_rows(runs, settled) + _dip_rows(runs, settled))
     if df.empty: return pd.DataFrame(columns=['finding', 'cell', 'test', 'estimate', 'ci_lo', 'ci_hi', 'p', 'settled', 'p_holm', 'verdict'])
     df['p_holm'] = holm(df.p)
@@ -309,6 +319,7 @@ def budget_table(short:list, # the folders of one study (one per source)
     if t.empty: raise ValueError(f"The studies of {', '.join(map(str, listify(short)))} and {', '.join(map(str, listify(long)))} "
                                  "have no cell (experiment, layer, initial λ_S) in common")
     t['lam_s_change'] = t.lam_s_mean_long - t.lam_s_mean_short
+    t['budget_short'],t['budget_long'] = _budget_text(sa),_budget_text(sb)       # kept in budget.csv too
     t.attrs.update(short=sa, long=sb, sources=sorted(common), unmatched=(len(cells[0]) - len(t), len(cells[1]) - len(t)))
     return t
 
@@ -325,7 +336,8 @@ def plot_budget(table:pd.DataFrame) -> plt.Figure:
             g = g.assign(x=g.layer.map(layers.index)).sort_values('x')
             for side,ls,mk,dx in (('short', '--', 'o', -0.06), ('long', '-', 's', 0.06)):
                 ax.errorbar(g.x + dx, g[f'lam_s_mean_{side}'], yerr=g[f'lam_s_ci95_{side}'].fillna(0), ls=ls, marker=mk, color=f'C{i}',
-                            capsize=3, label=f"λ_init {lam:g}, " + _budget_text(table.attrs.get(side)))
+                            capsize=3, label=f"λ_init {lam:g}, " + (_budget_text(table.attrs[side]) if side in table.attrs
+                                                                      else g[f'budget_{side}'].iloc[0] if f'budget_{side}' in g else side))
         ax.set_title(label); ax.set_xlabel('layer'); ax.set_xticks(range(len(layers)), [str(l) for l in layers])
         ax.set_xlim(-0.5, len(layers) - 0.5)
     axs[0][0].set_ylabel('final λ_S')

@@ -119,5 +119,7 @@ def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
     (tmp_path/'empty'/'runs').mkdir(parents=True); (dirs[0]/'summary.csv').unlink()
     r = quanta('report', dirs[0], '--no-figures', '--against', tmp_path/'empty')        # refused before anything is written
     assert r.returncode != 0 and 'No finished QUANTA runs' in r.stderr and not (dirs[0]/'summary.csv').exists()
+    r = quanta('report', dirs[0], tmp_path/'short', '--no-figures')                    # two budgets are two studies, not one
+    assert r.returncode != 0 and 'one budget per study' in r.stderr and not (tmp_path/'short'/'summary.csv').exists()
     r = quanta('report', *dirs, '--no-figures', '--out', tmp_path/'tables')             # the study's tables where asked
     assert r.returncode == 0 and (tmp_path/'tables'/'verdicts.csv').exists() and (tmp_path/'tables'/'plateau.csv').exists()
