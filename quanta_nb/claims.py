@@ -7,6 +7,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/claims.html.md"""
 # %% ../nbs/api/13_claims.ipynb #70914ee0
 from __future__ import annotations
 import os, json, math, time, secrets, tempfile, threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from fastcore.basics import patch
@@ -68,22 +69,32 @@ class Claim:
     "A claim held by this process on job `name` in results folder `folder`, kept fresh by a heartbeat thread"
     def __init__(self, folder:str|Path, name:str, timeout:float=DEFAULT_TIMEOUT, what:str|None=None,
                  took_over:dict|None=None):
+        self._setup(folder, name, timeout, what, took_over)
+        try: fd = os.open(self.path, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666)
+        except FileExistsError:
+            raise FileExistsError(f"{self.path} exists: job {self.name!r} is claimed by another worker "
+                                  f"(`try_claim` skips it, or takes it over if the claim is stale)") from None
+        self._write(fd, self.path)
+        self._start()
+
+    def _setup(self, folder, name, timeout, what, took_over):
         self.timeout,self.path = _check_timeout(timeout),claim_path(folder, name)
         self.folder,self.name,self.what,self.took_over = Path(folder),str(name),what,took_over
         self.host,self.pid,self.token = _HOST,os.getpid(),secrets.token_hex(8)
         self.since = datetime.now(timezone.utc).isoformat(timespec='seconds')
         self.lost,self.released = False,False
-        rec = dict(format=CLAIM_FORMAT, name=self.name, host=self.host, pid=self.pid, token=self.token,
-                   since=self.since, timeout=self.timeout, what=what, took_over=took_over)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try: fd = os.open(self.path, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666)
-        except FileExistsError:
-            raise FileExistsError(f"{self.path} exists: job {self.name!r} is claimed by another worker "
-                                  f"(`try_claim` skips it, or takes it over if the claim is stale)") from None
+
+    def _write(self, fd:int, path:Path):
+        "Write this claim's record to the new file `fd` (at `path`, removed if the write fails)"
+        rec = dict(format=CLAIM_FORMAT, name=self.name, host=self.host, pid=self.pid, token=self.token,
+                   since=self.since, timeout=self.timeout, what=self.what, took_over=self.took_over)
         try:
             with os.fdopen(fd, 'wb') as f: f.write(json.dumps(rec, indent=1).encode()); f.flush(); os.fsync(f.fileno())
         except BaseException:
-            self.path.unlink(missing_ok=True); raise
+            path.unlink(missing_ok=True); raise
+
+    def _start(self):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f'claim {self.name}', daemon=True)
         self._thread.start()
@@ -108,11 +119,9 @@ class Claim:
 def check(self:Claim) -> bool:
     "Whether the claim file still holds this claim's token, read now; sets `lost` if not"
     if self.lost or self.released: return False
-    for pause in (0, 0.2):        # a racing worker that moved a live claim by mistake puts it back at once
-        time.sleep(pause)
-        try: rec,_ = _read(self.path)
-        except OSError: return True            # the file system is unreachable: nothing is known yet
-        if rec is not None and rec['token'] == self.token: return True
+    try: rec,_ = _read(self.path)
+    except OSError: return True                # the file system is unreachable: nothing is known yet
+    if rec is not None and rec['token'] == self.token: return True
     self.lost = True; self._stop.set()
     return False
 
@@ -125,6 +134,10 @@ def heartbeat(self:Claim) -> bool:
     return True
 
 # %% ../nbs/api/13_claims.ipynb #144fff86
+_LOCK_PATIENCE = 2.    # seconds a taker waits for another worker's lock before leaving the job to that worker
+
+def _lock_path(path:Path) -> Path: return path.with_name(f'.{path.name}.lock')
+
 def _grab(path:Path) -> Path|None:
     "Rename `path` to a unique hidden name beside it and return that, or None if `path` is gone"
     grave = path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
@@ -132,13 +145,36 @@ def _grab(path:Path) -> Path|None:
     except FileNotFoundError: return None
     return grave
 
-def _put_back(grave:Path, path:Path):
-    "Move `grave` back to `path`, unless a new claim is there already (whose holder then finds its own claim lost)"
-    try: os.link(grave, path)                  # never replaces an existing file
-    except FileExistsError: pass
-    except OSError:                            # a file system without hard links
-        if not path.exists(): os.replace(grave, path)
+def _break_lock(lock:Path, seen:os.stat_result):
+    "Remove the stale lock `lock` if it is still the file `seen`; a newer lock is put back"
+    grave = _grab(lock)
+    if grave is None: return
+    st = os.stat(grave)
+    if (st.st_ino, st.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
+        try: os.link(grave, lock)              # never replaces a lock taken meanwhile
+        except OSError: pass
     grave.unlink(missing_ok=True)
+
+@contextmanager
+def _locked(path:Path, timeout:float, patience:float=math.inf):
+    "Hold the lock of claim file `path` while the block runs; yields False if another worker held it for `patience` s"
+    lock,token = _lock_path(path),secrets.token_hex(8)
+    deadline = time.monotonic() + patience
+    while True:
+        try: fd = os.open(lock, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666)
+        except FileExistsError: pass
+        else:
+            with os.fdopen(fd, 'wb') as f: f.write(json.dumps(dict(host=_HOST, pid=os.getpid(), token=token, timeout=timeout)).encode())
+            break
+        rec,st = _read(lock)
+        if st is None: continue                # released meanwhile
+        if _is_stale(rec, _fs_now(path.parent.parent) - st.st_mtime, timeout): _break_lock(lock, st); continue
+        if time.monotonic() > deadline: yield False; return
+        time.sleep(0.002 + 0.01*secrets.randbelow(100)/100)
+    try: yield True
+    finally:
+        rec,_ = _read(lock)
+        if rec is not None and rec['token'] == token: lock.unlink(missing_ok=True)
 
 @patch
 def release(self:Claim) -> bool:
@@ -147,11 +183,10 @@ def release(self:Claim) -> bool:
     if self._thread is not threading.current_thread(): self._thread.join()
     if self.released or self.lost: return False
     self.released = True
-    grave = _grab(self.path)
-    if grave is None: self.lost = True; return False
-    rec,_ = _read(grave)
-    if rec is not None and rec['token'] == self.token: grave.unlink(missing_ok=True); return True
-    _put_back(grave, self.path); self.lost = True
+    with _locked(self.path, self.timeout):
+        rec,_ = _read(self.path)
+        if rec is not None and rec['token'] == self.token: self.path.unlink(); return True
+    self.lost = True
     return False
 
 # %% ../nbs/api/13_claims.ipynb #f2e7d044
@@ -160,19 +195,23 @@ _PREV = ('host', 'pid', 'since', 'what')
 def _take_over(folder, name, timeout, what, rec:dict|None, seen:os.stat_result, age:float) -> Claim|None:
     "Replace the stale claim `rec` (`seen` by `stat`) by a new one; exactly one of several racing workers does"
     path = claim_path(folder, name)
-    grave = _grab(path)
-    if grave is None: return None               # another worker was first
-    prev = {k:rec.get(k) for k in _PREV} if rec else dict(corrupt=True)
-    try: claim = Claim(folder, name, timeout, what, took_over={**prev, 'age': round(age, 1)})
-    except FileExistsError: claim = None        # a worker claimed the name in the instant it was free
-    try: st = os.stat(grave)
-    except FileNotFoundError: st = None
-    if st is not None and (st.st_ino, st.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
-        grave.unlink(); return claim
-    # Not the file judged stale, but a newer claim (a faster worker's, or one refreshed since): give it back
-    if claim is None: grave.unlink(missing_ok=True)
-    else: claim._stop.set(); claim.lost = True; os.replace(grave, path)
-    return None
+    with _locked(path, timeout, _LOCK_PATIENCE) as locked:
+        if not locked: return None             # another worker is taking it over (or its holder releasing it)
+        try: st = os.stat(path)
+        except FileNotFoundError:              # released meanwhile: a plain claim, if no one was faster
+            try: return Claim(folder, name, timeout, what)
+            except FileExistsError: return None
+        if (st.st_ino, st.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
+            return None                        # not the file judged stale: a faster worker's claim, or refreshed since
+        prev = {k:rec.get(k) for k in _PREV} if rec else dict(corrupt=True)
+        claim = Claim.__new__(Claim)
+        claim._setup(folder, name, timeout, what, {**prev, 'age': round(age, 1)})
+        tmp = path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{claim.token}.tmp')
+        claim._write(os.open(tmp, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666), tmp)
+        try: os.replace(tmp, path)             # the stale claim becomes the new one: the file is never absent
+        except BaseException: tmp.unlink(missing_ok=True); raise
+        claim._start()
+        return claim
 
 def try_claim(folder:str|Path,             # the results folder the workers share
               name:str,                    # the job's name: its claim is `folder/claims/<name>.claim`

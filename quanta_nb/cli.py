@@ -302,13 +302,13 @@ def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, on
     "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
     import pandas as pd
     from quanta_nb.report import report
-    from quanta_nb.verdicts import verdict_tables, budget_table, _quanta_results, _budget
+    from quanta_nb.verdicts import verdict_tables, budget_table, study_budget
     from quanta_nb.store import atomic_write
     if len({Path(d).resolve() for d in dirs}) < len(dirs): raise ValueError("A folder is given twice: its runs would count twice")
     for d in against or []:
         if not Path(d).is_dir(): raise ValueError(f"--against {d} is not a folder")
     if out is not None: out = _writable('--out', out)
-    if len(dirs) > 1: _budget(_quanta_results(dirs), dirs)         # one study: one budget (refused before anything is written)
+    if len(dirs) > 1: study_budget(dirs)         # one study: one budget (refused before anything is written)
     bt = budget_table(against, dirs) if against else None
     for d in dirs:
         if Path(d).is_dir(): _writable('DIR', d)

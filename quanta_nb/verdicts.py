@@ -18,7 +18,7 @@ from .store import atomic_write
 from .report import load_results, summarize
 
 # %% auto #0
-__all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'plot_plateau', 'holm', 'tost_p', 'verdicts',
+__all__ = ['run_frame', 'plot_runs', 'final_slope', 'plateau_table', 'plot_plateau', 'holm', 'tost_p', 'verdicts', 'study_budget',
            'verdict_tables', 'budget_table', 'plot_budget']
 
 # %% ../nbs/api/22_verdicts.ipynb #90f3e7ca
@@ -281,6 +281,10 @@ def _budget(results:list[dict], dirs:list) -> dict:
     mixed = [k for k,v in budget.items() if len(v) > 1]
     if mixed: raise ValueError(f"The runs of {', '.join(map(str, listify(dirs)))} differ in {mixed}: one budget per study")
     return {k:v[0] for k,v in budget.items()}
+
+def study_budget(dirs:list) -> dict:
+    "The one budget (epochs, lam_lr_mult, last_n) of the QUANTA runs in a study's folders `dirs`; a `ValueError` if they differ or there are none"
+    return _budget(_quanta_results(dirs), dirs)
 
 def verdict_tables(dirs:list, # the study's sweep folders, one per source network
                    out:str|Path|None=None, # where plateau.csv and verdicts.csv go (default: the folder, or the folders' common parent)
