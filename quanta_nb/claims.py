@@ -6,7 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/claims.html.md"""
 
 # %% ../nbs/api/13_claims.ipynb #70914ee0
 from __future__ import annotations
-import os, json, math, time, secrets, tempfile, threading
+import os, json, math, time, secrets, tempfile, threading, fcntl
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -138,43 +138,31 @@ _LOCK_PATIENCE = 2.    # seconds a taker waits for another worker's lock before 
 
 def _lock_path(path:Path) -> Path: return path.with_name(f'.{path.name}.lock')
 
-def _grab(path:Path) -> Path|None:
-    "Rename `path` to a unique hidden name beside it and return that, or None if `path` is gone"
-    grave = path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
-    try: os.rename(path, grave)
-    except FileNotFoundError: return None
-    return grave
-
-def _break_lock(lock:Path, seen:os.stat_result):
-    "Remove the stale lock `lock` if it is still the file `seen`; a newer lock is put back"
-    grave = _grab(lock)
-    if grave is None: return
-    st = os.stat(grave)
-    if (st.st_ino, st.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
-        try: os.link(grave, lock)              # never replaces a lock taken meanwhile
-        except OSError: pass
-    grave.unlink(missing_ok=True)
-
-@contextmanager
-def _locked(path:Path, timeout:float, patience:float=math.inf):
-    "Hold the lock of claim file `path` while the block runs; yields False if another worker held it for `patience` s"
-    lock,token = _lock_path(path),secrets.token_hex(8)
+def _flock(lock:Path, patience:float) -> int|None:
+    "An open descriptor of `lock` holding an exclusive `flock` on the file now at that path; None after `patience` s"
     deadline = time.monotonic() + patience
     while True:
-        try: fd = os.open(lock, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666)
-        except FileExistsError: pass
-        else:
-            with os.fdopen(fd, 'wb') as f: f.write(json.dumps(dict(host=_HOST, pid=os.getpid(), token=token, timeout=timeout)).encode())
-            break
-        rec,st = _read(lock)
-        if st is None: continue                # released meanwhile
-        if _is_stale(rec, _fs_now(path.parent.parent) - st.st_mtime, timeout): _break_lock(lock, st); continue
-        if time.monotonic() > deadline: yield False; return
-        time.sleep(0.002 + 0.01*secrets.randbelow(100)/100)
+        fd = os.open(lock, os.O_CREAT|os.O_RDWR, 0o666)
+        while True:
+            try: fcntl.flock(fd, fcntl.LOCK_EX|fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if time.monotonic() > deadline: os.close(fd); return None
+                time.sleep(0.002 + 0.01*secrets.randbelow(100)/100)
+        try: same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError: same = False
+        if same: return fd
+        os.close(fd)                           # locked a file its holder has since removed: lock the new one
+
+@contextmanager
+def _locked(path:Path, patience:float=math.inf):
+    "Hold the lock of claim file `path` while the block runs; yields False if another process held it for `patience` s"
+    lock = _lock_path(path)
+    fd = _flock(lock, patience)
+    if fd is None: yield False; return
     try: yield True
     finally:
-        rec,_ = _read(lock)
-        if rec is not None and rec['token'] == token: lock.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)           # while still locked: a waiter that locks the removed file tries again
+        os.close(fd)
 
 @patch
 def release(self:Claim) -> bool:
@@ -183,7 +171,7 @@ def release(self:Claim) -> bool:
     if self._thread is not threading.current_thread(): self._thread.join()
     if self.released or self.lost: return False
     self.released = True
-    with _locked(self.path, self.timeout):
+    with _locked(self.path, self.timeout):     # a lock held longer is a frozen taker's: release without it
         rec,_ = _read(self.path)
         if rec is not None and rec['token'] == self.token: self.path.unlink(); return True
     self.lost = True
@@ -195,7 +183,7 @@ _PREV = ('host', 'pid', 'since', 'what')
 def _take_over(folder, name, timeout, what, rec:dict|None, seen:os.stat_result, age:float) -> Claim|None:
     "Replace the stale claim `rec` (`seen` by `stat`) by a new one; exactly one of several racing workers does"
     path = claim_path(folder, name)
-    with _locked(path, timeout, _LOCK_PATIENCE) as locked:
+    with _locked(path, _LOCK_PATIENCE) as locked:
         if not locked: return None             # another worker is taking it over (or its holder releasing it)
         try: st = os.stat(path)
         except FileNotFoundError:              # released meanwhile: a plain claim, if no one was faster
@@ -210,6 +198,7 @@ def _take_over(folder, name, timeout, what, rec:dict|None, seen:os.stat_result, 
         claim._write(os.open(tmp, os.O_CREAT|os.O_EXCL|os.O_WRONLY, 0o666), tmp)
         try: os.replace(tmp, path)             # the stale claim becomes the new one: the file is never absent
         except BaseException: tmp.unlink(missing_ok=True); raise
+        os.utime(path)                         # its heartbeat is now, however long the writing took
         claim._start()
         return claim
 
@@ -237,6 +226,8 @@ def list_claims(folder:str|Path, timeout:float|None=None) -> list[dict]:
     d = Path(folder)/'claims'
     if not d.is_dir(): return []
     clean_stale_tmp(d)
+    for lock in d.glob('.*.claim.lock'):           # lock files no process holds, left by killed workers
+        with _locked(lock.with_name(lock.name[1:-len('.lock')]), 0): pass
     now,out = _fs_now(folder),[]
     for p in sorted(d.glob('*.claim')):
         rec,st = _read(p)

@@ -6,6 +6,7 @@ Docs: https://quanta-nb.github.io/quanta-nb/api/freeze.html.md"""
 
 # %% ../nbs/api/23_freeze.ipynb #619946b7
 from __future__ import annotations
+import warnings
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -102,7 +103,9 @@ def _train_jobs(out:Path, jobs:list, train, label:str):
         if c is None: continue                                                  # another worker holds it
         with c:
             if job_status(out, j) == 'done': continue
-            write_result(train(j), out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
+            res = train(j)
+            if not c.check(): warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
+            write_result(res, out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
 
 # %% ../nbs/api/23_freeze.ipynb #92d4d77c
 def _fast_reason(source:nn.Module, target:nn.Module, names:list, dls=None) -> str|None:
@@ -198,6 +201,7 @@ def _train_groups(out:Path, jobs:list, train, label:str):
                 if job_status(out, j) != 'done': mine.append((j, c))
             if not mine: continue
             for (j,c),res in zip(mine, train([j for j,_ in mine])):
+                if not c.check(): warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
                 write_result(res, out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
 
 # %% ../nbs/api/23_freeze.ipynb #cd6c6e47

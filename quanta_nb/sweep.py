@@ -185,10 +185,14 @@ def run_unit(unit:Unit, ctx:dict) -> dict:
     try:
         _log(out, 'start', unit=unit.name, jobs=[j.name for j in jobs])
         try: results = _train(unit, jobs, ctx, claims)
-        except ClaimLost as e: warnings.warn(f"{unit.name}: {e}; leaving them to it"); return {}
+        except ClaimLost as e:
+            _log(out, 'lost', unit=unit.name, jobs=[n for n,c in claims.items() if c.lost])
+            warnings.warn(f"{unit.name}: {e}; leaving them to it"); return {}
         for j,res in zip(jobs, results):
             c = claims[j.name]
-            if not c.check(): warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
+            if not c.check():
+                _log(out, 'lost', unit=unit.name, jobs=[j.name])
+                warnings.warn(f"{j.name} was taken over by another worker; not writing this worker's result"); continue
             write_result(res, out/'runs'/f'{j.name}.json', job=dict(j._asdict(), name=j.name), claim=c.provenance)
             statuses[j.name] = res['status']
             _log(out, 'finish', unit=unit.name, job=j.name, status=res['status'], took_over=c.took_over is not None)

@@ -101,8 +101,8 @@ def plot_plateau(runs:pd.DataFrame, # `run_frame`'s table
     fig,axs = plt.subplots(len(labels), len(layers), figsize=(2.9*len(layers), 2.4*len(labels)), sharex=True, sharey=True, squeeze=False)
     for (i,label),(j,layer) in ((a, b) for a in enumerate(labels) for b in enumerate(layers)):
         ax,g = axs[i][j],runs[(runs.label == label) & (runs.layer == layer)]
-        n = max((len(c) for c in g.curve), default=0)
-        if n: ax.axvspan(n - last_n + 0.5, n + 0.5, color='0.9', zorder=0)
+        for n in {len(c) for c in g.curve if len(c)}:          # each run's own final epochs
+            ax.axvspan(n - last_n + 0.5, n + 0.5, color='0.9', zorder=0)
         for r in g.itertuples():
             ax.plot(range(len(r.curve) + 1), [r.lam_init, *r.curve], color=f'C{inits.index(r.lam_init)}',
                     ls=('-', '--', ':', '-.')[sources.index(r.source) % 4], lw=0.9, alpha=0.8)

@@ -49,3 +49,28 @@ def test_a_killed_workers_job_is_taken_over(demo_source, tmp_path):
     taken = [r for r in results.values() if (r['provenance']['claim']['took_over'] or {}).get('pid') == w1.pid]
     assert taken, "the killed worker's job was taken over, and its result says so"
     assert not list((out/'claims').glob('*.claim'))
+
+def test_a_frozen_workers_job_is_taken_over_and_it_writes_nothing(demo_source, tmp_path):
+    out = tmp_path/'shared'
+    args = ['sweep', '--out', out, '--source', demo_source, '--preset', 'demo', '--tasks', 'B', '--layers', '3', '--lam-inits', '0.9',
+            '--runs', '1', '--n-train', '64', '--engine', 'fastai', '--quiet', '--claim-timeout', '2', '--epochs', '3']
+    w1 = start(*args)
+    deadline = time.time() + 120
+    while time.time() < deadline:                     # wait until w1 holds the job
+        held = [json.loads(f.read_text() or '{}') for f in (out/'claims').glob('*.claim')] if (out/'claims').is_dir() else []
+        if any(c.get('pid') == w1.pid for c in held): break
+        time.sleep(0.05)
+    else: raise AssertionError("worker 1 never claimed the job")
+    os.killpg(w1.pid, signal.SIGSTOP)                 # frozen past the timeout: its heartbeat stops too
+    time.sleep(3)
+    counts = json.loads(quanta(*args).stdout.strip().splitlines()[-1])
+    assert counts['done'] == 1                        # worker 2 took the job over and ran it
+    os.killpg(w1.pid, signal.SIGCONT)
+    o,e = w1.communicate(timeout=300)
+    assert w1.returncode == 0, e[-2000:]              # (its warning is silenced here: PYTHONWARNINGS=ignore)
+    assert json.loads(o.strip().splitlines()[-1])['done'] == 0
+    (res,) = [json.loads(p.read_text()) for p in (out/'runs').glob('*.json')]
+    assert res['provenance']['claim']['took_over']['pid'] == w1.pid and res['provenance']['claim']['pid'] != w1.pid
+    assert [e['pid'] for e in events(out, 'finish')] == [res['provenance']['claim']['pid']]   # only the new holder finished
+    assert [(e['pid'], e['jobs']) for e in events(out, 'lost')] == [(w1.pid, [res['job']['name']])]
+    assert not list((out/'claims').glob('*.claim')) and not list((out/'claims').glob('.*'))
