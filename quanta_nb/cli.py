@@ -296,7 +296,7 @@ def cmd_status(dir:str, # folder of a sweep
 
 # %% ../nbs/api/20_cli.ipynb #99924eaf
 def cmd_report(dirs:Annotated[str, "sweep folders: one, or a study's folders, one per source network", dict(nargs='+')],
-               figures:bool=True, # --no-figures: write the tables only, no figures
+               figures:Annotated[bool, "draw the figures", dict(help="write the tables only, without the figures")]=True,
                against:Annotated[str, "another study's folders, given after DIR: the same cells with another budget, on a source they share; budget.csv sets them side by side, the smaller budget as 'short'", dict(nargs='+')]=None,
                out:str=None): # where the study's plateau, verdict and budget tables go (default: the folder, or the folders' common parent)
     "Aggregate each sweep's results into DIR/summary.csv and the paper's figures; then the plateau and verdict tables of them all"
@@ -509,7 +509,12 @@ def _usage():
 def parse_command(argv:list) -> tuple:
     "The function of the command `argv[0]` (see `COMMANDS`) and the keyword arguments its parser reads from the rest of `argv`"
     cmd,func = argv[0],COMMANDS[argv[0]]
-    args = vars(anno_parser(func, prog=f'quanta {cmd}').parse_args([str(a) for a in argv[1:]]))
+    p = anno_parser(func, prog=f'quanta {cmd}')
+    if cmd == 'report' and '--against' in argv:      # it takes every folder after it: say so when that left none for DIR
+        error = p.error
+        p.error = lambda msg: error(msg + ("; --against takes every folder after it, so give the study's folders first: "
+                                           "quanta report DIR [DIR ...] --against OTHER [OTHER ...]" if 'dirs' in msg else ''))
+    args = vars(p.parse_args([str(a) for a in argv[1:]]))
     args.pop('pdb', None); args.pop('xtra', None)
     return func, args
 

@@ -29,7 +29,11 @@ def load_folder(dir:str|Path) -> dict:
     "The run results of `dir`/runs/*.json that belong to the folder, and the `damaged` and `foreign` files (each warned about)"
     runs = Path(dir)/'runs'
     if not Path(dir).is_dir(): raise FileNotFoundError(f"Sweep folder {dir} does not exist")
-    if not runs.is_dir(): raise FileNotFoundError(f"{dir} has no runs/ folder: is it a sweep folder (see `run_sweep`)?")
+    if not runs.is_dir():
+        inner = sorted(str(d) for d in Path(dir).glob('*/runs') if d.is_dir())
+        raise FileNotFoundError(f"{dir} has no runs/ folder, so it is not a sweep folder" + (
+            f"; it holds sweep folders: give those ({' '.join(str(Path(d).parent) for d in inner)})" if inner else
+            " (`quanta sweep --out DIR` makes one)"))
     if (Path(dir)/'sweep.json').exists():
         found = folder_results(dir)
         results,damaged,foreign = list(found['results'].values()),found['damaged'],found['foreign']

@@ -123,3 +123,7 @@ def test_report_of_a_studys_folders_writes_its_plateau_and_verdicts(tmp_path):
     assert r.returncode != 0 and 'one budget per study' in r.stderr and not (tmp_path/'short'/'summary.csv').exists()
     r = quanta('report', *dirs, '--no-figures', '--out', tmp_path/'tables')             # the study's tables where asked
     assert r.returncode == 0 and (tmp_path/'tables'/'verdicts.csv').exists() and (tmp_path/'tables'/'plateau.csv').exists()
+    r = quanta('report', '--against', tmp_path/'short', *dirs)                             # --against took every folder: say why
+    assert r.returncode == 2 and "give the study's folders first" in r.stderr
+    r = quanta('report', tmp_path/'study', '--no-figures')                                 # the study's parent: name its folders
+    assert r.returncode == 2 and f"give those ({dirs[0]} {dirs[1]})" in r.stderr, r.stderr
