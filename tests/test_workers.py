@@ -9,6 +9,15 @@ from conftest import quanta, start, counts, events
 GRID = ['--preset', 'demo', '--tasks', 'B', '--layers', '0', '3', '6', '--lam-inits', '0.9', '--runs', '2', '--n-train', '64',
         '--engine', 'fastai', '--quiet', '--claim-timeout', '3']
 
+def wait_until_holding(out:Path, pid:int, timeout=120):
+    "Wait until worker `pid` holds a claim in sweep folder `out`"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        held = [json.loads(f.read_text() or '{}') for f in (out/'claims').glob('*.claim')] if (out/'claims').is_dir() else []
+        if any(c.get('pid') == pid for c in held): return
+        time.sleep(0.05)
+    raise AssertionError(f"worker {pid} never claimed a job")
+
 def test_three_workers_share_one_folder(tmp_path):
     out = tmp_path/'shared'
     args = ['sweep', '--out', out, *GRID, '--epochs', '2', '--settings', 'source_epochs=1']
@@ -30,12 +39,7 @@ def test_a_killed_workers_job_is_taken_over(demo_source, tmp_path):
     out = tmp_path/'shared'
     args = ['sweep', '--out', out, '--source', demo_source, *GRID, '--epochs', '3']
     w1 = start(*args)
-    deadline = time.time() + 120
-    while time.time() < deadline:                     # wait until w1 holds a job
-        held = [json.loads(f.read_text() or '{}') for f in (out/'claims').glob('*.claim')] if (out/'claims').is_dir() else []
-        if any(c.get('pid') == w1.pid for c in held): break
-        time.sleep(0.1)
-    else: raise AssertionError("worker 1 never claimed a job")
+    wait_until_holding(out, w1.pid)
     w2 = start(*args)
     time.sleep(1)
     os.killpg(w1.pid, signal.SIGKILL); w1.wait()
@@ -55,12 +59,7 @@ def test_a_frozen_workers_job_is_taken_over_and_it_writes_nothing(demo_source, t
     args = ['sweep', '--out', out, '--source', demo_source, '--preset', 'demo', '--tasks', 'B', '--layers', '3', '--lam-inits', '0.9',
             '--runs', '1', '--n-train', '64', '--engine', 'fastai', '--quiet', '--claim-timeout', '2', '--epochs', '3']
     w1 = start(*args)
-    deadline = time.time() + 120
-    while time.time() < deadline:                     # wait until w1 holds the job
-        held = [json.loads(f.read_text() or '{}') for f in (out/'claims').glob('*.claim')] if (out/'claims').is_dir() else []
-        if any(c.get('pid') == w1.pid for c in held): break
-        time.sleep(0.05)
-    else: raise AssertionError("worker 1 never claimed the job")
+    wait_until_holding(out, w1.pid)
     os.killpg(w1.pid, signal.SIGSTOP)                 # frozen past the timeout: its heartbeat stops too
     time.sleep(3)
     counts = json.loads(quanta(*args).stdout.strip().splitlines()[-1])
